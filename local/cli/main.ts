@@ -1,0 +1,11 @@
+import { Command } from 'commander';
+
+/**
+ * The `persons-relay` command line. Each area registers its own sub-commands from its own module,
+ * so this file only assembles them.
+ */
+const program = new Command('persons-relay')
+  .description('Keep PostHog persons in step with your systems of record.')
+  .showHelpAfterError();
+
+await program.parseAsync(process.argv);
