@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import { COMMAND_TYPES, type Command } from './schemas.ts';
+
+/** The queue a command travels on: deletions (standard, big batches) or changes (FIFO, ordered per person). */
+export type CommandLane = 'deletions' | 'changes';
+
+/** How a changes-lane command names its person. */
+export type PersonRef = { distinctId: string } | { uuid: string };
+
+/** Which lane carries `command`: deletes on the deletions queue, everything else on the FIFO changes queue. */
+export function laneOf(command: Command): CommandLane {
+  return command.type === COMMAND_TYPES.delete ? 'deletions' : 'changes';
+}
+
+/**
+ * The person a changes-lane command is about: the named person for split and update, the survivor for merge.
+ * `undefined` for deletes, which name many persons.
+ */
+export function personRefOf(command: Command): PersonRef | undefined {
+  switch (command.type) {
+    case COMMAND_TYPES.delete:
+      return undefined;
+    case COMMAND_TYPES.merge:
+      return { distinctId: command.data.survivorDistinctId };
+    default:
+      return command.data.uuid !== undefined
+        ? { uuid: command.data.uuid }
+        : { distinctId: command.data.distinctId ?? '' };
+  }
+}
+
+/**
+ * A stable key for a person reference: `d:<distinctId>` or `u:<uuid>`. Two references are the same key only when
+ * they name the person the same way; the planner cannot know that a uuid and a distinct id are one person.
+ */
+export function personKeyOf(ref: PersonRef): string {
+  return 'uuid' in ref ? `u:${ref.uuid}` : `d:${ref.distinctId}`;
+}
+
+// SQS MessageGroupId: 1-128 characters of printable ASCII without space.
+const GROUP_ID_SAFE = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * The FIFO `MessageGroupId` for a command: one group per person, so SQS delivers each person's commands in order
+ * and different persons in parallel. The key is the readable person key when SQS allows it, otherwise
+ * `h:<sha256 hex>` of it (distinct ids may be long or non-ASCII). Deletes (standard queue, no groups) get their own id.
+ */
+export function messageGroupIdOf(command: Command): string {
+  const ref = personRefOf(command);
+  if (ref === undefined) return command.id;
+  const key = personKeyOf(ref);
+  return GROUP_ID_SAFE.test(key) ? key : `h:${createHash('sha256').update(key).digest('hex')}`;
+}

@@ -1,0 +1,244 @@
+import { describeIssue, formatPath, type JsonPath, sentence } from './issues.ts';
+import { COMMAND_SCHEMAS, COMMAND_TYPES, type Command, isCommandType } from './schemas.ts';
+
+/** Why a message was refused, from the outside in: not JSON, no envelope we know, a type we don't know, a bad field. */
+export type MessageRejectionCode =
+  | 'not_json'
+  | 'unknown_envelope'
+  | 'unknown_command_type'
+  | 'invalid_field';
+
+/** A refused message: the code, the JSON path in the body as sent (`''` = whole body) and one human sentence. */
+export interface MessageRejection {
+  code: MessageRejectionCode;
+  /** Path in the body the producer sent, e.g. `data.distinctIds[3]`, `detail.set.plan`, `Message.data.uuid`. */
+  path: string;
+  /** One sentence that names the path, e.g. `data.distinctIds[2]: must be a non-empty string`. */
+  reason: string;
+}
+
+/** The envelope a command arrived in. */
+export type Envelope = 'bare' | 'eventbridge' | 'sns' | 'cloudevents';
+
+/** The result of {@link parseMessage}. */
+export type ParseResult =
+  | { ok: true; command: Command; envelope: Envelope }
+  | { ok: false; rejection: MessageRejection };
+
+type JsonObject = Record<string, unknown>;
+
+const isObject = (value: unknown): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const KNOWN_TYPES = Object.values(COMMAND_TYPES).join(', ');
+
+// SNS inside SNS (or SNS carrying EventBridge) is legal; deeper nesting is a loop or a bug.
+const MAX_DEPTH = 3;
+
+const reject = (code: MessageRejectionCode, path: JsonPath, reason: string): ParseResult => {
+  const formatted = formatPath(path);
+  return { ok: false, rejection: { code, path: formatted, reason: sentence(formatted, reason) } };
+};
+
+/**
+ * The normalised shape before validation, and how to map a path in it back to the body the producer wrote
+ * (EventBridge calls `data` `detail` and `type` `detail-type`).
+ */
+interface Candidate {
+  value: JsonObject;
+  envelope: Exclude<Envelope, 'sns'>;
+  toBodyPath(path: JsonPath): JsonPath;
+}
+
+/**
+ * Parses one SQS message body into a validated {@link Command}, accepting four envelopes:
+ *
+ * - **bare**: the command itself, `{"type","id","time","source"?,"version"?,"data"}`;
+ * - **EventBridge** (rule target SQS): `detail-type` is the command type and `detail` the data. The command `id`,
+ *   `time` and `source` are the event's own `id`, `time` and `source`: EventBridge assigns `id` per `PutEvents`
+ *   entry, so a producer that needs a retry-stable idempotency key should use another envelope;
+ * - **SNS** notification without raw delivery: `{"Type":"Notification","Message":"<JSON string>"}`, whose
+ *   `Message` holds a bare command or another envelope; paths inside it are reported as `Message.<path>`;
+ * - **CloudEvents 1.0** structured JSON: `specversion` `"1.0"`, `type`, `id`, `source`, `time` (required here,
+ *   optional in CloudEvents), `data`.
+ *
+ * Never throws: every failure is a {@link MessageRejection} naming the path and the reason.
+ *
+ * @example
+ * const result = parseMessage(record.body);
+ * if (!result.ok) logger.warn(result.rejection.reason, { code: result.rejection.code });
+ */
+export function parseMessage(body: string): ParseResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    return reject('not_json', [], notJsonReason('The message body', body, error));
+  }
+  return parseValue(value, [], 0);
+}
+
+function notJsonReason(what: string, text: string, error: unknown): string {
+  if (text.trim() === '') return `${what} is empty, not JSON`;
+  const detail = error instanceof Error ? ` (${error.message})` : '';
+  return `${what} is not valid JSON${detail}`;
+}
+
+function parseValue(value: unknown, prefix: JsonPath, depth: number): ParseResult {
+  if (!isObject(value)) {
+    return reject(
+      'unknown_envelope',
+      prefix,
+      `must be a JSON object (a command or a supported envelope), not ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
+    );
+  }
+  if ('Type' in value && ('TopicArn' in value || 'Message' in value)) {
+    return parseSns(value, prefix, depth);
+  }
+  const candidate = unwrap(value, prefix);
+  if ('ok' in candidate) return candidate;
+  return validate(candidate);
+}
+
+function parseSns(value: JsonObject, prefix: JsonPath, depth: number): ParseResult {
+  if (value['Type'] !== 'Notification') {
+    return reject(
+      'unknown_envelope',
+      [...prefix, 'Type'],
+      `is ${JSON.stringify(value['Type'])}; only SNS "Notification" messages carry commands (confirm subscriptions out of band)`,
+    );
+  }
+  const message = value['Message'];
+  if (typeof message !== 'string') {
+    return reject(
+      'invalid_field',
+      [...prefix, 'Message'],
+      'must be a string holding the JSON command (SNS without raw message delivery)',
+    );
+  }
+  if (depth + 1 >= MAX_DEPTH) {
+    return reject('unknown_envelope', [...prefix, 'Message'], 'nests envelopes too deeply');
+  }
+  let inner: unknown;
+  try {
+    inner = JSON.parse(message);
+  } catch (error) {
+    return reject(
+      'not_json',
+      [...prefix, 'Message'],
+      notJsonReason('the SNS Message', message, error),
+    );
+  }
+  const result = parseValue(inner, [...prefix, 'Message'], depth + 1);
+  return result.ok ? { ...result, envelope: 'sns' } : result;
+}
+
+function unwrap(value: JsonObject, prefix: JsonPath): Candidate | ParseResult {
+  if ('specversion' in value) return unwrapCloudEvent(value, prefix);
+  if ('detail-type' in value || 'detail' in value) return unwrapEventBridge(value, prefix);
+  if ('type' in value && ('data' in value || 'id' in value || 'time' in value)) {
+    if (!isCommandType(value['type'])) return unknownType(value['type'], [...prefix, 'type']);
+    return { value, envelope: 'bare', toBodyPath: (path) => [...prefix, ...path] };
+  }
+  if ('data' in value && 'id' in value) {
+    return reject('invalid_field', [...prefix, 'type'], `is required (one of ${KNOWN_TYPES})`);
+  }
+  return reject(
+    'unknown_envelope',
+    prefix,
+    'is not a command (type, id, time, data), an EventBridge event, an SNS notification or a CloudEvent',
+  );
+}
+
+function unknownType(type: unknown, path: JsonPath): ParseResult {
+  if (typeof type !== 'string') {
+    return reject(
+      'invalid_field',
+      path,
+      `must be a string naming the command type (${KNOWN_TYPES})`,
+    );
+  }
+  return reject(
+    'unknown_command_type',
+    path,
+    `${JSON.stringify(type)} is not a known command type (expected one of ${KNOWN_TYPES})`,
+  );
+}
+
+function unwrapEventBridge(event: JsonObject, prefix: JsonPath): Candidate | ParseResult {
+  const detailType = event['detail-type'];
+  if (detailType === undefined) {
+    return reject('invalid_field', [...prefix, 'detail-type'], 'is required (the command type)');
+  }
+  if (!isCommandType(detailType)) return unknownType(detailType, [...prefix, 'detail-type']);
+  const candidate: JsonObject = {
+    type: detailType,
+    id: event['id'],
+    time: event['time'],
+    data: event['detail'],
+  };
+  if (event['source'] !== undefined) candidate['source'] = event['source'];
+  return {
+    value: candidate,
+    envelope: 'eventbridge',
+    toBodyPath: ([head, ...rest]) => {
+      if (head === 'data') return [...prefix, 'detail', ...rest];
+      if (head === 'type') return [...prefix, 'detail-type', ...rest];
+      return head === undefined ? prefix : [...prefix, head, ...rest];
+    },
+  };
+}
+
+function unwrapCloudEvent(event: JsonObject, prefix: JsonPath): Candidate | ParseResult {
+  if (event['specversion'] !== '1.0') {
+    return reject(
+      'unknown_envelope',
+      [...prefix, 'specversion'],
+      `is ${JSON.stringify(event['specversion'])}; only CloudEvents "1.0" is supported`,
+    );
+  }
+  if ('data_base64' in event) {
+    return reject(
+      'invalid_field',
+      [...prefix, 'data_base64'],
+      'binary CloudEvents data is not supported; send the command data as JSON in data',
+    );
+  }
+  const contentType = event['datacontenttype'];
+  if (
+    contentType !== undefined &&
+    !(typeof contentType === 'string' && /^application\/([\w.-]+\+)?json\b/i.test(contentType))
+  ) {
+    return reject(
+      'invalid_field',
+      [...prefix, 'datacontenttype'],
+      `is ${JSON.stringify(contentType)}; the data must be JSON (application/json)`,
+    );
+  }
+  if (event['type'] === undefined) {
+    return reject('invalid_field', [...prefix, 'type'], 'is required (the command type)');
+  }
+  if (!isCommandType(event['type'])) return unknownType(event['type'], [...prefix, 'type']);
+  if (event['source'] === undefined) {
+    return reject('invalid_field', [...prefix, 'source'], 'is required by CloudEvents 1.0');
+  }
+  const candidate: JsonObject = {
+    type: event['type'],
+    id: event['id'],
+    time: event['time'],
+    source: event['source'],
+    data: event['data'],
+  };
+  return { value: candidate, envelope: 'cloudevents', toBodyPath: (path) => [...prefix, ...path] };
+}
+
+function validate(candidate: Candidate): ParseResult {
+  const type = candidate.value['type'];
+  if (!isCommandType(type)) return unknownType(type, candidate.toBodyPath(['type']));
+  const result = COMMAND_SCHEMAS[type].safeParse(candidate.value, { reportInput: true });
+  if (result.success) return { ok: true, command: result.data, envelope: candidate.envelope };
+  const first = result.error.issues[0];
+  if (first === undefined) return reject('invalid_field', candidate.toBodyPath([]), 'is invalid');
+  const { path, reason } = describeIssue(first);
+  return reject('invalid_field', candidate.toBodyPath(path), reason);
+}
