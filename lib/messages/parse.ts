@@ -25,7 +25,19 @@ export type ParseResult =
   | { ok: true; command: Command; envelope: Envelope }
   | { ok: false; rejection: MessageRejection };
 
-type JsonObject = Record<string, unknown>;
+type KnownField =
+  | 'Type'
+  | 'Message'
+  | 'type'
+  | 'id'
+  | 'time'
+  | 'source'
+  | 'data'
+  | 'detail'
+  | 'specversion'
+  | 'datacontenttype';
+// The named fields are declared so they read as `event.source`; any other key is still allowed.
+type JsonObject = Record<string, unknown> & Partial<Record<KnownField, unknown>>;
 
 const isObject = (value: unknown): value is JsonObject =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -101,14 +113,14 @@ function parseValue(value: unknown, prefix: JsonPath, depth: number): ParseResul
 }
 
 function parseSns(value: JsonObject, prefix: JsonPath, depth: number): ParseResult {
-  if (value['Type'] !== 'Notification') {
+  if (value.Type !== 'Notification') {
     return reject(
       'unknown_envelope',
       [...prefix, 'Type'],
-      `is ${JSON.stringify(value['Type'])}; only SNS "Notification" messages carry commands (confirm subscriptions out of band)`,
+      `is ${JSON.stringify(value.Type)}; only SNS "Notification" messages carry commands (confirm subscriptions out of band)`,
     );
   }
-  const message = value['Message'];
+  const message = value.Message;
   if (typeof message !== 'string') {
     return reject(
       'invalid_field',
@@ -137,7 +149,7 @@ function unwrap(value: JsonObject, prefix: JsonPath): Candidate | ParseResult {
   if ('specversion' in value) return unwrapCloudEvent(value, prefix);
   if ('detail-type' in value || 'detail' in value) return unwrapEventBridge(value, prefix);
   if ('type' in value && ('data' in value || 'id' in value || 'time' in value)) {
-    if (!isCommandType(value['type'])) return unknownType(value['type'], [...prefix, 'type']);
+    if (!isCommandType(value.type)) return unknownType(value.type, [...prefix, 'type']);
     return { value, envelope: 'bare', toBodyPath: (path) => [...prefix, ...path] };
   }
   if ('data' in value && 'id' in value) {
@@ -173,11 +185,11 @@ function unwrapEventBridge(event: JsonObject, prefix: JsonPath): Candidate | Par
   if (!isCommandType(detailType)) return unknownType(detailType, [...prefix, 'detail-type']);
   const candidate: JsonObject = {
     type: detailType,
-    id: event['id'],
-    time: event['time'],
-    data: event['detail'],
+    id: event.id,
+    time: event.time,
+    data: event.detail,
   };
-  if (event['source'] !== undefined) candidate['source'] = event['source'];
+  if (event.source !== undefined) candidate.source = event.source;
   return {
     value: candidate,
     envelope: 'eventbridge',
@@ -190,11 +202,11 @@ function unwrapEventBridge(event: JsonObject, prefix: JsonPath): Candidate | Par
 }
 
 function unwrapCloudEvent(event: JsonObject, prefix: JsonPath): Candidate | ParseResult {
-  if (event['specversion'] !== '1.0') {
+  if (event.specversion !== '1.0') {
     return reject(
       'unknown_envelope',
       [...prefix, 'specversion'],
-      `is ${JSON.stringify(event['specversion'])}; only CloudEvents "1.0" is supported`,
+      `is ${JSON.stringify(event.specversion)}; only CloudEvents "1.0" is supported`,
     );
   }
   if ('data_base64' in event) {
@@ -204,7 +216,7 @@ function unwrapCloudEvent(event: JsonObject, prefix: JsonPath): Candidate | Pars
       'binary CloudEvents data is not supported; send the command data as JSON in data',
     );
   }
-  const contentType = event['datacontenttype'];
+  const contentType = event.datacontenttype;
   if (
     contentType !== undefined &&
     !(typeof contentType === 'string' && /^application\/([\w.-]+\+)?json\b/i.test(contentType))
@@ -215,25 +227,25 @@ function unwrapCloudEvent(event: JsonObject, prefix: JsonPath): Candidate | Pars
       `is ${JSON.stringify(contentType)}; the data must be JSON (application/json)`,
     );
   }
-  if (event['type'] === undefined) {
+  if (event.type === undefined) {
     return reject('invalid_field', [...prefix, 'type'], 'is required (the command type)');
   }
-  if (!isCommandType(event['type'])) return unknownType(event['type'], [...prefix, 'type']);
-  if (event['source'] === undefined) {
+  if (!isCommandType(event.type)) return unknownType(event.type, [...prefix, 'type']);
+  if (event.source === undefined) {
     return reject('invalid_field', [...prefix, 'source'], 'is required by CloudEvents 1.0');
   }
   const candidate: JsonObject = {
-    type: event['type'],
-    id: event['id'],
-    time: event['time'],
-    source: event['source'],
-    data: event['data'],
+    type: event.type,
+    id: event.id,
+    time: event.time,
+    source: event.source,
+    data: event.data,
   };
   return { value: candidate, envelope: 'cloudevents', toBodyPath: (path) => [...prefix, ...path] };
 }
 
 function validate(candidate: Candidate): ParseResult {
-  const type = candidate.value['type'];
+  const type = candidate.value.type;
   if (!isCommandType(type)) return unknownType(type, candidate.toBodyPath(['type']));
   const result = COMMAND_SCHEMAS[type].safeParse(candidate.value, { reportInput: true });
   if (result.success) return { ok: true, command: result.data, envelope: candidate.envelope };
