@@ -1,0 +1,16 @@
+export {
+  BATCH_RETRY_CODES,
+  type BatchLoopDeps,
+  type BatchReport,
+  createBatchHandler,
+  type LambdaContextLike,
+  type MessageResult,
+} from './process-batch.ts';
+export { type DeadLetter, type QueueOps, sqsQueueOps, type VisibilityChange } from './queue-ops.ts';
+export {
+  backoffSeconds,
+  outageToleranceSeconds,
+  type RetryPolicy,
+  retryDelaySeconds,
+  SQS_MAX_VISIBILITY_SECONDS,
+} from './retry-policy.ts';

@@ -1,0 +1,373 @@
+import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Lane } from '../config.ts';
+import { executePlan, type Outcome, type PostHogClientLike } from '../executor/index.ts';
+import { type Command, parseMessage } from '../messages/index.ts';
+import { type InboundCommand, planBatch } from '../planner/index.ts';
+import type { RelayLogger } from '../runtime/logger.ts';
+import { METRIC_NAMES, type RelayMetrics } from '../runtime/metrics.ts';
+import type { DeadLetter, QueueOps } from './queue-ops.ts';
+import { type RetryPolicy, retryDelaySeconds } from './retry-policy.ts';
+
+/** The part of the Lambda context the batch loop reads. */
+export type LambdaContextLike = Pick<Context, 'getRemainingTimeInMillis'> &
+  Partial<Pick<Context, 'awsRequestId' | 'functionName'>>;
+
+/** Everything the batch loop needs, injected once at cold start (see `functions/`). */
+export interface BatchLoopDeps {
+  /** `changes` is the FIFO lane: a failure fails the rest of its message group in the batch. */
+  readonly lane: Lane;
+  readonly dlqUrl: string;
+  readonly queueUrl: string;
+  readonly queueOps: QueueOps;
+  /** The PostHog client for this invocation (rebuilt by the caller when the secret rotates). */
+  readonly getClient: () => Promise<PostHogClientLike>;
+  readonly retry: RetryPolicy;
+  /** Time kept back from the Lambda timeout for the DLQ sends and visibility changes at the end. */
+  readonly safetyMarginMs: number;
+  readonly propertyWrites?: 'update_property' | 'capture';
+  readonly logger: RelayLogger;
+  readonly metrics: RelayMetrics;
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+/** What finally happens to one SQS message. */
+export type MessageResult =
+  | { readonly action: 'acknowledge'; readonly status: 'applied' }
+  | {
+      readonly action: 'acknowledge';
+      readonly status: 'rejected';
+      readonly code: string;
+      readonly reason: string;
+    }
+  | {
+      readonly action: 'fail';
+      readonly status: 'retry' | 'rejected';
+      readonly code: string;
+      readonly reason: string;
+      readonly delaySeconds: number;
+    };
+
+/** The handler's response plus what happened to each message, for tests and the local report. */
+export interface BatchReport {
+  readonly response: SQSBatchResponse;
+  readonly results: ReadonlyMap<string, MessageResult>;
+}
+
+/** Codes of the retries this loop creates itself (the executor's own codes pass through unchanged). */
+export const BATCH_RETRY_CODES = {
+  /** An earlier message of the same FIFO group failed in this batch; order is kept by failing this one too. */
+  groupBlocked: 'fifo_group_blocked',
+  /** No time left to start PostHog calls; PostHog did nothing wrong, so no backoff. */
+  noTimeLeft: 'deadline',
+  /** The secret could not be read, or planning/executing threw (a bug): try again later. */
+  internal: 'internal_error',
+  /** A permanent rejection that could not be written to the DLQ: never drop it, let SQS redeliver. */
+  dlqSendFailed: 'dlq_send_failed',
+} as const;
+
+/** Retry codes for which PostHog was not at fault, so the receive-count backoff does not apply. */
+const NOT_TRANSIENT = new Set<string>([BATCH_RETRY_CODES.noTimeLeft, 'deadline_exceeded']);
+
+/** SQS allows 10 message attributes; five are ours. */
+const MAX_MESSAGE_ATTRIBUTES = 10;
+const MAX_REASON_LENGTH = 1000;
+
+type Working = Outcome;
+
+/**
+ * Builds the SQS batch handler shared by both lanes:
+ * records → `parseMessage` (bad → rejected) → `planBatch` → `executePlan` (deadline = now + remaining time −
+ * safety margin) → one outcome per message → actions: `applied` is acknowledged; `retry` gets its visibility
+ * changed to the retry delay and is reported in `batchItemFailures`; `rejected` is sent to the DLQ with
+ * `error_code`/`error_reason`/`original_message_id`/`source_queue`/`first_received_at` and acknowledged
+ * (reported as a failure instead if the DLQ send fails, so nothing is ever dropped).
+ *
+ * Powertools Batch is not used: its processors call a handler per record, while the planner needs the whole
+ * batch at once to coalesce calls. This function is the whole-batch equivalent of `processPartialResponse`.
+ */
+export function createBatchHandler(
+  deps: BatchLoopDeps,
+): (event: SQSEvent, context: LambdaContextLike) => Promise<BatchReport> {
+  const now = deps.now ?? Date.now;
+  const random = deps.random ?? Math.random;
+  const fifo = deps.lane === 'changes';
+
+  return async (event, context) => {
+    const startedAt = now();
+    const records = Array.isArray(event?.Records) ? event.Records : [];
+    deps.metrics.count(METRIC_NAMES.received, records.length);
+
+    // 1. Parse every body; a bad one is rejected with the parser's path and reason.
+    const outcomes = new Map<string, Working>();
+    const commands = new Map<string, Command>();
+    const inbound: InboundCommand[] = [];
+    for (const record of records) {
+      const parsed = safeParse(record.body);
+      if (parsed.ok) {
+        commands.set(record.messageId, parsed.command);
+        inbound.push({ messageId: record.messageId, command: parsed.command });
+      } else {
+        outcomes.set(record.messageId, {
+          status: 'rejected',
+          code: parsed.rejection.code,
+          reason: parsed.rejection.reason,
+        });
+      }
+    }
+
+    // 2. Plan the whole batch and execute it before the deadline.
+    const deadline = startedAt + context.getRemainingTimeInMillis() - deps.safetyMarginMs;
+    let calls = 0;
+    let lowerBound = 0;
+    if (inbound.length > 0) {
+      if (deadline <= now()) {
+        for (const m of inbound) outcomes.set(m.messageId, noTimeLeft());
+      } else {
+        try {
+          const plan = planBatch(inbound, {
+            propertyWrites: deps.propertyWrites ?? 'update_property',
+          });
+          calls = plan.callCount;
+          lowerBound = plan.lowerBound;
+          const client = await deps.getClient();
+          const executed = await executePlan(plan, client, { deadline, now });
+          for (const m of inbound) {
+            outcomes.set(
+              m.messageId,
+              executed.get(m.messageId) ??
+                internal('the executor returned no outcome for this message'),
+            );
+          }
+        } catch (error) {
+          deps.logger.error('batch could not be planned or executed; retrying every message', {
+            error: describe(error),
+          });
+          for (const m of inbound) outcomes.set(m.messageId, internal(describe(error)));
+        }
+      }
+    }
+
+    // 3. FIFO: once a message of a group will be retried, the later ones of that group must wait too.
+    if (fifo) blockFailedGroups(records, outcomes);
+
+    // 4. Dead-letter the rejected ones, then delay the retried ones.
+    const results = new Map<string, MessageResult>();
+    const rejected = records.filter((r) => outcomes.get(r.messageId)?.status === 'rejected');
+    const dlqFailed = new Set<string>();
+    if (rejected.length > 0) {
+      const letters = rejected.map((r) => deadLetterOf(r, outcomes.get(r.messageId), deps.dlqUrl));
+      const { failedIds } = await deps.queueOps.sendToDeadLetterQueue(deps.dlqUrl, letters);
+      for (const id of failedIds) dlqFailed.add(id);
+    }
+
+    for (const record of records) {
+      const outcome = outcomes.get(record.messageId) ?? internal('no outcome');
+      const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
+      if (outcome.status === 'applied') {
+        results.set(record.messageId, { action: 'acknowledge', status: 'applied' });
+      } else if (outcome.status === 'rejected' && !dlqFailed.has(record.messageId)) {
+        results.set(record.messageId, {
+          action: 'acknowledge',
+          status: 'rejected',
+          code: outcome.code,
+          reason: outcome.reason,
+        });
+      } else {
+        const retry = outcome.status === 'retry';
+        results.set(record.messageId, {
+          action: 'fail',
+          status: outcome.status,
+          code: retry ? outcome.code : BATCH_RETRY_CODES.dlqSendFailed,
+          reason: retry ? outcome.reason : `could not send to the DLQ: ${outcome.reason}`,
+          delaySeconds: retryDelaySeconds(
+            {
+              ...(retry ? { suggestedDelayMs: outcome.delayMs } : {}),
+              receiveCount,
+              transient: !(retry && NOT_TRANSIENT.has(outcome.code)),
+            },
+            deps.retry,
+            random,
+          ),
+        });
+      }
+    }
+
+    const failures = records.filter((r) => results.get(r.messageId)?.action === 'fail');
+    if (failures.length > 0) {
+      const { failedIds } = await deps.queueOps.changeVisibility(
+        deps.queueUrl,
+        failures.map((r) => {
+          const result = results.get(r.messageId);
+          return {
+            id: r.messageId,
+            receiptHandle: r.receiptHandle,
+            visibilityTimeout: result?.action === 'fail' ? result.delaySeconds : 0,
+          };
+        }),
+      );
+      if (failedIds.length > 0) {
+        // Still reported as failures: SQS redelivers them after the queue's own visibility timeout.
+        deps.logger.warn('could not change the visibility of some retried messages', {
+          messageIds: failedIds,
+        });
+      }
+    }
+
+    // 5. Log one audit line per message and count the outcomes.
+    let applied = 0;
+    let retried = 0;
+    const rejectedByReason = new Map<string, number>();
+    for (const record of records) {
+      const result = results.get(record.messageId);
+      if (!result) continue;
+      const command = commands.get(record.messageId);
+      const extra = {
+        correlation_id: command?.id ?? record.messageId,
+        messageId: record.messageId,
+        commandType: command?.type ?? null,
+        receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? '1'),
+        outcome: result.status,
+        ...(result.status === 'applied' ? {} : { code: result.code, reason: result.reason }),
+        ...(result.action === 'fail' ? { retryInSeconds: result.delaySeconds } : {}),
+      };
+      if (result.status === 'applied') {
+        applied += 1;
+        deps.logger.info('message outcome', extra);
+      } else if (result.action === 'fail') {
+        retried += 1;
+        deps.logger.warn('message outcome', extra);
+      } else {
+        rejectedByReason.set(result.code, (rejectedByReason.get(result.code) ?? 0) + 1);
+        deps.logger.warn('message outcome', extra);
+      }
+    }
+    deps.metrics.count(METRIC_NAMES.applied, applied);
+    deps.metrics.count(METRIC_NAMES.retried, retried);
+    for (const [reason, count] of rejectedByReason) {
+      deps.metrics.count(METRIC_NAMES.rejected, count, { reason });
+    }
+    deps.logger.info('batch done', {
+      requestId: context.awsRequestId,
+      messages: records.length,
+      applied,
+      retried,
+      rejected: records.length - applied - retried,
+      plannedCalls: calls,
+      lowerBound,
+      durationMs: now() - startedAt,
+    });
+    deps.metrics.flush();
+
+    return {
+      response: { batchItemFailures: failures.map((r) => ({ itemIdentifier: r.messageId })) },
+      results,
+    };
+  };
+}
+
+/**
+ * FIFO order: walk each group in delivery order; after the first message that will be retried, every later
+ * message of the group is retried too (even if its calls already succeeded: re-applying is idempotent,
+ * applying it before its predecessor is not). Rejected messages before the first retry leave the group
+ * flowing, because they will never be applied and so cannot be out of order.
+ */
+function blockFailedGroups(records: readonly SQSRecord[], outcomes: Map<string, Working>): void {
+  const blocked = new Map<string, Extract<Working, { status: 'retry' }>>();
+  for (const record of records) {
+    const group = record.attributes?.MessageGroupId ?? '';
+    const outcome = outcomes.get(record.messageId);
+    const blocker = blocked.get(group);
+    if (blocker) {
+      outcomes.set(record.messageId, {
+        status: 'retry',
+        code: BATCH_RETRY_CODES.groupBlocked,
+        reason: `an earlier message of group ${group} failed (${blocker.code}); order is kept`,
+        delayMs: blocker.delayMs,
+      });
+    } else if (outcome?.status === 'retry') {
+      blocked.set(group, outcome);
+    }
+  }
+}
+
+function deadLetterOf(record: SQSRecord, outcome: Working | undefined, dlqUrl: string): DeadLetter {
+  const code = outcome?.status === 'rejected' ? outcome.code : 'unknown';
+  const reason = outcome?.status === 'rejected' ? outcome.reason : 'unknown';
+  const firstReceived = Number(record.attributes?.ApproximateFirstReceiveTimestamp);
+  const ours: Record<string, MessageAttributeValue> = {
+    error_code: str(code),
+    error_reason: str(reason.slice(0, MAX_REASON_LENGTH)),
+    original_message_id: str(record.messageId),
+    source_queue: str(record.eventSourceARN || 'unknown'),
+    first_received_at: str(
+      Number.isFinite(firstReceived) && firstReceived > 0
+        ? new Date(firstReceived).toISOString()
+        : 'unknown',
+    ),
+  };
+  // Keep the producer's own attributes where SQS's limit of 10 leaves room.
+  const attributes = { ...ours };
+  for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
+    if (Object.keys(attributes).length >= MAX_MESSAGE_ATTRIBUTES) break;
+    if (name in attributes) continue;
+    if (value.stringValue !== undefined) {
+      attributes[name] = { DataType: value.dataType, StringValue: value.stringValue };
+    } else if (value.binaryValue !== undefined) {
+      attributes[name] = {
+        DataType: value.dataType,
+        BinaryValue: Buffer.from(value.binaryValue, 'base64'),
+      };
+    }
+  }
+  const fifoDlq = dlqUrl.endsWith('.fifo');
+  return {
+    id: record.messageId,
+    body: record.body,
+    attributes,
+    ...(fifoDlq
+      ? {
+          groupId: record.attributes?.MessageGroupId ?? 'dead-letter',
+          // One DLQ entry per original message even if this batch is retried after a partial send.
+          deduplicationId: record.messageId,
+        }
+      : {}),
+  };
+}
+
+function safeParse(body: string): ReturnType<typeof parseMessage> {
+  try {
+    return parseMessage(typeof body === 'string' ? body : String(body));
+  } catch (error) {
+    // parseMessage never throws by contract; if it ever does, the message is still answered, not crashed on.
+    return {
+      ok: false,
+      rejection: { code: 'not_json', path: '', reason: `could not be parsed: ${describe(error)}` },
+    };
+  }
+}
+
+const str = (value: string): MessageAttributeValue => ({
+  DataType: 'String',
+  StringValue: value || '-',
+});
+
+const noTimeLeft = (): Working => ({
+  status: 'retry',
+  code: BATCH_RETRY_CODES.noTimeLeft,
+  reason: 'not enough Lambda time left to start PostHog calls',
+  delayMs: 0,
+});
+
+const internal = (reason: string): Working => ({
+  status: 'retry',
+  code: BATCH_RETRY_CODES.internal,
+  reason,
+  delayMs: 0,
+});
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

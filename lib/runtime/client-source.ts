@@ -1,0 +1,63 @@
+import type { Config } from '../config.ts';
+import { PostHogClient, type PostHogClientOptions } from '../posthog/index.ts';
+import type { RelayLogger } from './logger.ts';
+import { METRIC_NAMES, type RelayMetrics } from './metrics.ts';
+import type { PostHogSecret } from './secrets.ts';
+
+/**
+ * Returns a function that yields the PostHog client for the current invocation.
+ *
+ * The client holds the rate limiter's state, so it is kept across invocations of a warm function and only
+ * rebuilt when the secret's value changes (a rotated key). Every response is counted in the
+ * `PostHogCalls` metric (dimensions `endpoint`, `status`), 429s also in `PostHogThrottled`, and persons
+ * deleted by `bulk_delete` in `PersonsDeleted`.
+ */
+export function createClientSource(options: {
+  config: Config;
+  secrets: () => Promise<PostHogSecret>;
+  metrics: RelayMetrics;
+  logger?: RelayLogger;
+  fetch?: typeof fetch;
+}): () => Promise<PostHogClient> {
+  let current: { fingerprint: string; client: PostHogClient } | undefined;
+  const { posthog } = options.config;
+
+  return async () => {
+    const secret = await options.secrets();
+    const fingerprint = `${secret.personalApiKey}\u0000${secret.projectToken ?? ''}`;
+    if (current?.fingerprint === fingerprint) return current.client;
+
+    const clientOptions: PostHogClientOptions = {
+      host: posthog.host,
+      projectId: posthog.projectId,
+      personalApiKey: secret.personalApiKey,
+      ...(secret.projectToken === undefined ? {} : { projectToken: secret.projectToken }),
+      timeoutMs: posthog.timeoutMs,
+      maxRetries: posthog.maxRetries,
+      rateLimits: { ...posthog.rateLimits },
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      onResponse: ({ endpoint, status }) => {
+        options.metrics.count(METRIC_NAMES.postHogCalls, 1, { endpoint, status: String(status) });
+        if (status === 429) options.metrics.count(METRIC_NAMES.throttled, 1);
+      },
+    };
+    const client = instrumentDeletes(new PostHogClient(clientOptions), options.metrics);
+    current = { fingerprint, client };
+    return client;
+  };
+}
+
+/** Counts the persons a `bulkDelete` removed (or queued for removal) without changing its behaviour. */
+function instrumentDeletes(client: PostHogClient, metrics: RelayMetrics): PostHogClient {
+  const bulkDelete = client.bulkDelete.bind(client);
+  client.bulkDelete = async (...args: Parameters<PostHogClient['bulkDelete']>) => {
+    const result = await bulkDelete(...args);
+    metrics.count(
+      METRIC_NAMES.personsDeleted,
+      result.personsDeleted + result.personsQueuedForDeletion,
+    );
+    return result;
+  };
+  return client;
+}
