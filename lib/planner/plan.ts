@@ -1,0 +1,468 @@
+import {
+  COMMAND_TYPES,
+  type Command,
+  type JsonValue,
+  type PersonRef,
+  personKeyOf,
+  personRefOf,
+} from '../messages/index.ts';
+import {
+  type BulkDeleteCall,
+  CAPTURE_BATCH_MAX_EVENTS,
+  type DeleteFlags,
+  type InboundCommand,
+  type Plan,
+  type PlannedCall,
+  type PlannedCaptureEvent,
+  type PlanOptions,
+  type PropertyWrites,
+  SERVER_LIMITS,
+  type SkippedMessage,
+} from './types.ts';
+
+/** Capture `/batch/` body limit (posthog-persons-api.md §11), used for the lower bound. */
+const CAPTURE_BATCH_MAX_BYTES_SERVER = 20 * 1024 * 1024;
+/** The planner's own cap per capture call: a quarter of the server limit leaves room for the envelope. */
+const CAPTURE_BATCH_MAX_BYTES = 5 * 1024 * 1024;
+
+const chunk = <T>(items: readonly T[], size: number): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+};
+
+const flagsKey = (f: DeleteFlags) =>
+  `${+f.deleteEvents}${+f.deleteRecordings}${+f.keepPerson}` as const;
+
+/** Millisecond time of a validated ISO string (validated upstream, so never NaN). */
+const timeOf = (command: Command) => Date.parse(command.time);
+
+interface DeleteTarget {
+  flags: DeleteFlags;
+  owners: string[];
+}
+
+interface Write {
+  person: PersonRef;
+  personKey: string;
+  key: string;
+  /** `undefined` value with `unset` true means delete the key. */
+  unset: boolean;
+  value: JsonValue;
+  time: number;
+  isoTime: string;
+  /** Position of the message in the batch: the tie-break when two writes have the same time (later wins). */
+  order: number;
+  round: number;
+  messageId: string;
+}
+
+interface Barrier {
+  round: number;
+  messageId: string;
+  command: Command;
+  person: PersonRef;
+}
+
+/**
+ * Turns the valid commands of one SQS batch into the fewest PostHog calls. Pure: no I/O, clock, randomness or env,
+ * so the same input always gives the same plan.
+ *
+ * Rules (docs/messages.md, "Planner"):
+ * - **Deletes**: every id a batch names is deleted once, with the flags combined over the messages that name it
+ *   (`deleteEvents`/`deleteRecordings` OR-ed, `keepPerson` AND-ed: the union of what was asked). Ids are grouped by
+ *   flags, uuids and distinct ids in separate calls, and chunked to 1000.
+ * - **Changes keep per-person message order**: for each person (as named: `d:<distinctId>` or `u:<uuid>`), splits
+ *   and merges are barriers; property writes between barriers form a round. Stages run round by round.
+ * - **Last write wins** per (person, key) over the whole batch, by `time`, ties broken by message order (later
+ *   message wins). The losing messages are served by the winning call.
+ * - **Persons deleted in the batch** (not `keepPerson`) get no split, update or merge: those messages are skipped
+ *   with a reason and depend on the delete's outcome.
+ * - **Resolution**: distinct ids that need a person id (splits, and updates in `update_property` mode) are
+ *   resolved once, 200 per `batch_by_distinct_ids` call, in stage 0.
+ * - Commands repeated under the same `id` for the same person share their calls.
+ *
+ * @example
+ * const plan = planBatch(valid.map((m) => ({ messageId: m.messageId, command: m.command })));
+ * console.log(`${plan.callCount} calls (naive ${plan.naiveCallCount}, lower bound ${plan.lowerBound})`);
+ */
+export function planBatch(messages: InboundCommand[], options: PlanOptions = {}): Plan {
+  const mode: PropertyWrites = options.propertyWrites ?? 'update_property';
+  const calls: PlannedCall[] = [];
+  const skipped: SkippedMessage[] = [];
+  let lowerBound = 0;
+
+  // 1. Deletes: one combined flag set per target id.
+  const targets = new Map<string, DeleteTarget>();
+  for (const { messageId, command } of messages) {
+    if (command.type !== COMMAND_TYPES.delete) continue;
+    const { deleteEvents, deleteRecordings, keepPerson } = command.data;
+    const keys = [
+      ...(command.data.personUuids ?? []).map((uuid) => `u:${uuid}`),
+      ...(command.data.distinctIds ?? []).map((id) => `d:${id}`),
+    ];
+    for (const key of new Set(keys)) {
+      const existing = targets.get(key);
+      if (existing === undefined) {
+        targets.set(key, {
+          flags: { deleteEvents, deleteRecordings, keepPerson },
+          owners: [messageId],
+        });
+        continue;
+      }
+      existing.flags = {
+        deleteEvents: existing.flags.deleteEvents || deleteEvents,
+        deleteRecordings: existing.flags.deleteRecordings || deleteRecordings,
+        keepPerson: existing.flags.keepPerson && keepPerson,
+      };
+      if (!existing.owners.includes(messageId)) existing.owners.push(messageId);
+    }
+  }
+  const deleteGroups = new Map<
+    string,
+    { flags: DeleteFlags; uuids: string[]; distinctIds: string[] }
+  >();
+  for (const [key, target] of targets) {
+    const groupKey = flagsKey(target.flags);
+    let group = deleteGroups.get(groupKey);
+    if (group === undefined) {
+      group = { flags: target.flags, uuids: [], distinctIds: [] };
+      deleteGroups.set(groupKey, group);
+    }
+    (key.startsWith('u:') ? group.uuids : group.distinctIds).push(key.slice(2));
+  }
+  for (const group of deleteGroups.values()) {
+    for (const [kind, items] of [
+      ['ids', group.uuids],
+      ['distinctIds', group.distinctIds],
+    ] as const) {
+      const chunks = chunk(items, SERVER_LIMITS.bulkDeleteMaxIds);
+      lowerBound += chunks.length;
+      for (const ids of chunks) {
+        const owners: Record<string, string[]> = Object.create(null);
+        const serves = new Set<string>();
+        for (const id of ids) {
+          const target = targets.get(`${kind === 'ids' ? 'u' : 'd'}:${id}`);
+          const ownerIds = target?.owners ?? [];
+          owners[id] = ownerIds;
+          for (const owner of ownerIds) serves.add(owner);
+        }
+        const call: BulkDeleteCall = {
+          endpoint: 'bulk_delete',
+          stage: 0,
+          serves: [...serves],
+          target: kind === 'ids' ? { ids } : { distinctIds: ids },
+          flags: group.flags,
+          owners,
+        };
+        calls.push(call);
+      }
+    }
+  }
+  /** Persons that will be gone after stage 0 (keepPerson deletes leave the person in place). */
+  const goneBy = (key: string): string[] | undefined => {
+    const target = targets.get(key);
+    return target !== undefined && !target.flags.keepPerson ? target.owners : undefined;
+  };
+
+  // 2. Changes, in message order per person.
+  const writes = new Map<string, Write>(); // `${personKey}\0${key}` → winning write
+  const losers = new Map<string, string[]>(); // same key → all messages that wrote it
+  const barriers: Barrier[] = [];
+  const roundOf = new Map<string, number>(); // personKey → current round
+  const aliases = new Map<string, string>(); // duplicate messageId → first messageId with the same command id
+  const seenCommands = new Map<string, string>(); // `${type}\0${personKey}\0${command id}` → messageId
+  const resolveOwners = new Map<string, Set<string>>(); // distinctId → messages that need its person id
+
+  messages.forEach(({ messageId, command }, order) => {
+    if (command.type === COMMAND_TYPES.delete) return;
+    const person = personRefOf(command);
+    if (person === undefined) return;
+    const personKey = personKeyOf(person);
+
+    const deletedBy = new Set<string>();
+    const involved =
+      command.type === COMMAND_TYPES.merge
+        ? [personKey, ...command.data.mergedDistinctIds.map((id) => `d:${id}`)]
+        : [personKey];
+    for (const key of involved) for (const owner of goneBy(key) ?? []) deletedBy.add(owner);
+    if (deletedBy.size > 0) {
+      skipped.push({
+        messageId,
+        code: 'person_deleted_in_batch',
+        reason: `${command.type} of ${describePerson(person)} is skipped: the person is deleted in the same batch by ${[...deletedBy].join(', ')}`,
+        dependsOn: [...deletedBy],
+      });
+      return;
+    }
+
+    const identity = `${command.type}\0${personKey}\0${command.id}`;
+    const first = seenCommands.get(identity);
+    if (first !== undefined) {
+      aliases.set(messageId, first);
+      return;
+    }
+    seenCommands.set(identity, messageId);
+
+    const round = roundOf.get(personKey) ?? 0;
+    const needsResolution =
+      'distinctId' in person &&
+      (command.type === COMMAND_TYPES.split ||
+        (command.type === COMMAND_TYPES.update && mode === 'update_property'));
+    if (needsResolution) {
+      let owners = resolveOwners.get(person.distinctId);
+      if (owners === undefined) {
+        owners = new Set();
+        resolveOwners.set(person.distinctId, owners);
+      }
+      owners.add(messageId);
+    }
+
+    if (command.type === COMMAND_TYPES.update) {
+      const time = timeOf(command);
+      const entries: [string, boolean, JsonValue][] = [
+        ...Object.entries(command.data.set ?? {}).map(
+          ([key, value]) => [key, false, value] as [string, boolean, JsonValue],
+        ),
+        ...(command.data.unset ?? []).map(
+          (key) => [key, true, null] as [string, boolean, JsonValue],
+        ),
+      ];
+      for (const [key, unset, value] of entries) {
+        const writeKey = `${personKey}\0${key}`;
+        const all = losers.get(writeKey);
+        if (all === undefined) losers.set(writeKey, [messageId]);
+        else if (!all.includes(messageId)) all.push(messageId);
+        const current = writes.get(writeKey);
+        // Later time wins; equal times: the later message in the batch wins (its position is `order`).
+        if (
+          current === undefined ||
+          time > current.time ||
+          (time === current.time && order > current.order)
+        ) {
+          writes.set(writeKey, {
+            person,
+            personKey,
+            key,
+            unset,
+            value,
+            time,
+            isoTime: command.time,
+            order,
+            round,
+            messageId,
+          });
+        }
+      }
+      return;
+    }
+    barriers.push({ round, messageId, command, person });
+    roundOf.set(personKey, round + 1);
+  });
+
+  // Stage 0: resolutions.
+  const toResolve = [...resolveOwners.keys()];
+  for (const distinctIds of chunk(toResolve, SERVER_LIMITS.batchByDistinctIdsMax)) {
+    const serves = new Set<string>();
+    for (const id of distinctIds)
+      for (const owner of resolveOwners.get(id) ?? []) serves.add(owner);
+    calls.push({ endpoint: 'batch_by_distinct_ids', stage: 0, serves: [...serves], distinctIds });
+    lowerBound += 1;
+  }
+
+  // Property writes per round.
+  const maxRound = Math.max(
+    -1,
+    ...barriers.map((b) => b.round),
+    ...[...writes.values()].map((w) => w.round),
+  );
+  const captureEvents: { stage: number; event: PlannedCaptureEvent; serves: string[] }[] = [];
+  let captureBytes = 0;
+  let personalWrites = 0;
+  for (let round = 0; round <= maxRound; round += 1) {
+    const stage = 1 + 2 * round;
+    const setEvents = new Map<
+      string,
+      { event: PlannedCaptureEvent & { event: '$set' }; serves: Set<string> }
+    >();
+    for (const [writeKey, write] of writes) {
+      if (write.round !== round) continue;
+      const serves = losers.get(writeKey) ?? [write.messageId];
+      if (mode === 'capture' && 'distinctId' in write.person) {
+        let entry = setEvents.get(write.personKey);
+        if (entry === undefined) {
+          entry = {
+            event: {
+              event: '$set',
+              distinctId: write.person.distinctId,
+              // No prototype: a property key may be any string, `__proto__` included.
+              set: Object.create(null) as Record<string, JsonValue>,
+              unset: [],
+              timestamp: write.isoTime,
+            },
+            serves: new Set(),
+          };
+          setEvents.set(write.personKey, entry);
+        }
+        if (write.unset) entry.event.unset.push(write.key);
+        else entry.event.set[write.key] = write.value;
+        if (Date.parse(write.isoTime) > Date.parse(entry.event.timestamp)) {
+          entry.event.timestamp = write.isoTime;
+        }
+        for (const id of serves) entry.serves.add(id);
+        continue;
+      }
+      personalWrites += 1;
+      calls.push(
+        write.unset
+          ? {
+              endpoint: 'delete_property',
+              stage,
+              serves: [...serves],
+              person: write.person,
+              key: write.key,
+            }
+          : {
+              endpoint: 'update_property',
+              stage,
+              serves: [...serves],
+              person: write.person,
+              key: write.key,
+              value: write.value,
+            },
+      );
+    }
+    for (const { event, serves } of setEvents.values()) {
+      captureEvents.push({ stage, event, serves: [...serves] });
+    }
+    // Barriers of this round: splits one call each, merges folded into capture batches.
+    for (const barrier of barriers) {
+      if (barrier.round !== round) continue;
+      const { command, messageId, person } = barrier;
+      if (command.type === COMMAND_TYPES.split) {
+        calls.push({
+          endpoint: 'split',
+          stage: stage + 1,
+          serves: [messageId],
+          person,
+          body:
+            command.data.distinctIdsToSplit !== undefined
+              ? { distinctIdsToSplit: command.data.distinctIdsToSplit }
+              : { mainDistinctId: command.data.mainDistinctId ?? '' },
+        });
+        lowerBound += 1;
+      } else if (command.type === COMMAND_TYPES.merge) {
+        for (const alias of command.data.mergedDistinctIds) {
+          captureEvents.push({
+            stage: stage + 1,
+            serves: [messageId],
+            event: {
+              event: '$merge_dangerously',
+              distinctId: command.data.survivorDistinctId,
+              alias,
+              timestamp: command.time,
+            },
+          });
+        }
+      }
+    }
+  }
+  lowerBound += personalWrites;
+
+  // Capture batches: one per stage, split by count and size.
+  const byStage = new Map<number, typeof captureEvents>();
+  for (const entry of captureEvents) {
+    const list = byStage.get(entry.stage) ?? [];
+    list.push(entry);
+    byStage.set(entry.stage, list);
+  }
+  const captureCalls: PlannedCall[] = [];
+  for (const [stage, entries] of byStage) {
+    let current: typeof captureEvents = [];
+    let bytes = 0;
+    const flush = () => {
+      if (current.length === 0) return;
+      const serves = new Set<string>();
+      for (const entry of current) for (const id of entry.serves) serves.add(id);
+      captureCalls.push({
+        endpoint: 'capture_batch',
+        stage,
+        serves: [...serves],
+        events: current.map((entry) => entry.event),
+      });
+      current = [];
+      bytes = 0;
+    };
+    for (const entry of entries) {
+      const size = JSON.stringify(entry.event).length;
+      captureBytes += size;
+      if (current.length >= CAPTURE_BATCH_MAX_EVENTS || bytes + size > CAPTURE_BATCH_MAX_BYTES)
+        flush();
+      current.push(entry);
+      bytes += size;
+    }
+    flush();
+  }
+  calls.push(...captureCalls);
+  if (captureEvents.length > 0) {
+    lowerBound += Math.max(1, Math.ceil(captureBytes / CAPTURE_BATCH_MAX_BYTES_SERVER));
+  }
+
+  // Duplicates (same command id, same person) share the calls of the first message.
+  if (aliases.size > 0) {
+    const byCanonical = new Map<string, string[]>();
+    for (const [alias, canonical] of aliases) {
+      const list = byCanonical.get(canonical) ?? [];
+      list.push(alias);
+      byCanonical.set(canonical, list);
+    }
+    for (const call of calls) {
+      const extra = call.serves.flatMap((id) => byCanonical.get(id) ?? []);
+      if (extra.length > 0) call.serves = [...call.serves, ...extra];
+    }
+  }
+
+  calls.sort((a, b) => a.stage - b.stage);
+  return {
+    calls,
+    skipped,
+    lowerBound,
+    callCount: calls.length,
+    naiveCallCount: messages.reduce((sum, m) => sum + singleMessageCallCount(m.command, mode), 0),
+  };
+}
+
+function describePerson(person: PersonRef): string {
+  return 'uuid' in person
+    ? `person ${person.uuid}`
+    : `the person of distinct id ${JSON.stringify(person.distinctId)}`;
+}
+
+/**
+ * The calls one command needs when planned alone: the naive, message-at-a-time cost (`planBatch([m]).callCount`,
+ * computed directly). A test checks the two agree.
+ */
+export function singleMessageCallCount(
+  command: Command,
+  mode: PropertyWrites = 'update_property',
+): number {
+  switch (command.type) {
+    case COMMAND_TYPES.delete: {
+      const uuids = new Set(command.data.personUuids ?? []).size;
+      const distinctIds = new Set(command.data.distinctIds ?? []).size;
+      return (
+        Math.ceil(uuids / SERVER_LIMITS.bulkDeleteMaxIds) +
+        Math.ceil(distinctIds / SERVER_LIMITS.bulkDeleteMaxIds)
+      );
+    }
+    case COMMAND_TYPES.split:
+      return command.data.distinctId !== undefined ? 2 : 1;
+    case COMMAND_TYPES.update: {
+      const keys = Object.keys(command.data.set ?? {}).length + (command.data.unset?.length ?? 0);
+      if (command.data.distinctId === undefined) return keys;
+      return mode === 'capture' ? 1 : keys + 1;
+    }
+    case COMMAND_TYPES.merge:
+      return 1;
+  }
+}

@@ -1,0 +1,149 @@
+import type { Command, JsonValue, PersonRef } from '../messages/index.ts';
+
+/** One valid command of an SQS batch, with the SQS message id its outcome is reported under. */
+export interface InboundCommand {
+  messageId: string;
+  command: Command;
+}
+
+/**
+ * How property writes reach PostHog.
+ * - `update_property` (default): the Persons API, one call per (person, key) on the 240/min budget; needs only the
+ *   personal API key. Unsets use `delete_property`, also one key per call.
+ * - `capture`: `$set`/`$unset` events on `/batch/`, one call for many persons and not rate limited; needs the
+ *   project token and a distinct id, so persons named by uuid still go through `update_property`.
+ */
+export type PropertyWrites = 'update_property' | 'capture';
+
+/** Options of {@link planBatch}. */
+export interface PlanOptions {
+  /** @default 'update_property' (works with a personal API key alone) */
+  propertyWrites?: PropertyWrites;
+}
+
+/** The three bulk_delete flags; one call carries one combination. */
+export interface DeleteFlags {
+  deleteEvents: boolean;
+  deleteRecordings: boolean;
+  keepPerson: boolean;
+}
+
+/** Fields every planned call has. */
+export interface PlannedCallBase {
+  /** Message ids whose outcome depends on this call. */
+  serves: string[];
+  /**
+   * Execution stage. Stages run in increasing order; calls within one stage are independent and may run
+   * concurrently. Stage 0 holds resolutions and deletes; then for each round r, stage 1+2r holds property writes
+   * and stage 2+2r holds splits and merges, so each person's operations keep their message order.
+   */
+  stage: number;
+}
+
+/** POST `persons/batch_by_distinct_ids/` (at most 200 ids): find the person ids later calls need. */
+export interface ResolveCall extends PlannedCallBase {
+  endpoint: 'batch_by_distinct_ids';
+  distinctIds: string[];
+}
+
+/** POST `persons/bulk_delete/`: at most 1000 ids or 1000 distinct ids, never both. */
+export interface BulkDeleteCall extends PlannedCallBase {
+  endpoint: 'bulk_delete';
+  target: { ids: string[] } | { distinctIds: string[] };
+  flags: DeleteFlags;
+  /** For each id in the target, the messages that asked for it (for partial failures). */
+  owners: Record<string, string[]>;
+}
+
+/** POST `persons/:id/split/`. */
+export interface SplitCall extends PlannedCallBase {
+  endpoint: 'split';
+  /** By uuid, or by distinct id resolved through a {@link ResolveCall} of stage 0. */
+  person: PersonRef;
+  body: { mainDistinctId: string } | { distinctIdsToSplit: string[] };
+}
+
+/** POST `persons/:id/update_property/` (one key). */
+export interface UpdatePropertyCall extends PlannedCallBase {
+  endpoint: 'update_property';
+  person: PersonRef;
+  key: string;
+  value: JsonValue;
+}
+
+/** POST `persons/:id/delete_property/` (one key). */
+export interface DeletePropertyCall extends PlannedCallBase {
+  endpoint: 'delete_property';
+  person: PersonRef;
+  key: string;
+}
+
+/** One event of a planned capture batch. */
+export type PlannedCaptureEvent =
+  | {
+      event: '$set';
+      distinctId: string;
+      set: Record<string, JsonValue>;
+      unset: string[];
+      /** The latest `time` among the writes it carries. */
+      timestamp: string;
+    }
+  | {
+      event: '$merge_dangerously';
+      /** The survivor. */
+      distinctId: string;
+      /** The merged-away distinct id (`properties.alias`). */
+      alias: string;
+      timestamp: string;
+    };
+
+/** POST capture `/batch/` with the project token (not rate limited; at most {@link CAPTURE_BATCH_MAX_EVENTS}). */
+export interface CaptureBatchCall extends PlannedCallBase {
+  endpoint: 'capture_batch';
+  events: PlannedCaptureEvent[];
+}
+
+/** A PostHog call of a plan, discriminated on `endpoint`. */
+export type PlannedCall =
+  | ResolveCall
+  | BulkDeleteCall
+  | SplitCall
+  | UpdatePropertyCall
+  | DeletePropertyCall
+  | CaptureBatchCall;
+
+/** Why a message needs no call of its own. */
+export interface SkippedMessage {
+  messageId: string;
+  code: 'person_deleted_in_batch';
+  reason: string;
+  /**
+   * The delete messages that make this one moot. The executor reports the skipped message `applied` when all of
+   * them are applied, and `retry` otherwise (so the change is redelivered and applied if the delete did not happen).
+   */
+  dependsOn: string[];
+}
+
+/** The calls for one batch, and how they compare with the best and the naive plan. */
+export interface Plan {
+  calls: PlannedCall[];
+  skipped: SkippedMessage[];
+  /** The minimum number of calls any correct plan needs for this batch (see docs/messages.md, "Planner"). */
+  lowerBound: number;
+  /** `calls.length`. */
+  callCount: number;
+  /** Σ over messages of the calls each would need planned alone (`planBatch([m]).callCount`). */
+  naiveCallCount: number;
+}
+
+/** PostHog limits the planner respects. */
+export const SERVER_LIMITS = {
+  bulkDeleteMaxIds: 1000,
+  batchByDistinctIdsMax: 200,
+} as const;
+
+/**
+ * Events per capture batch. Capture accepts 20 MB per `/batch/`; messages are at most 256 KiB, and 1000 events keeps
+ * a request well under the limit in practice while still folding a whole Lambda batch into one call.
+ */
+export const CAPTURE_BATCH_MAX_EVENTS = 1000;
