@@ -1,0 +1,256 @@
+import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+
+/** Calls a function with one SQS event, as Lambda would, and returns what it returned (or throws). */
+export interface Invoker {
+  invoke(event: SQSEvent, options: { timeoutMs: number }): Promise<SQSBatchResponse | undefined>;
+  close(): Promise<void>;
+}
+
+/** The handler shape both lanes export. */
+export type SqsBatchHandler = (
+  event: SQSEvent,
+  context: Context,
+) => Promise<SQSBatchResponse | undefined | void>;
+
+/** Thrown when an invocation runs past its timeout, as Lambda reports `Task timed out`. */
+export class InvocationTimeoutError extends Error {
+  public constructor(timeoutMs: number) {
+    super(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`);
+    this.name = 'InvocationTimeoutError';
+  }
+}
+
+/** A Lambda-like context whose `getRemainingTimeInMillis` counts down to the invocation's deadline. */
+export function lambdaContext(
+  functionName: string,
+  deadline: number,
+  requestId = randomUUID(),
+): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** Runs a handler function in this process (tests of the runner itself, and TS-source runs). */
+export function inProcessInvoker(
+  handler: SqsBatchHandler,
+  functionName = 'local-function',
+): Invoker {
+  return {
+    async invoke(event, { timeoutMs }) {
+      const context = lambdaContext(functionName, Date.now() + timeoutMs);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new InvocationTimeoutError(timeoutMs)), timeoutMs);
+      });
+      try {
+        return (await Promise.race([handler(event, context), timeout])) ?? undefined;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async close() {},
+  };
+}
+
+/** Options of {@link workerInvoker}. */
+export interface WorkerInvokerOptions {
+  /** The handler module: a bundle (`dist/functions/*.mjs`) or a `.ts` source (loaded through tsx). */
+  readonly module: string;
+  /** The export to call. @default 'handler' */
+  readonly exportName?: string;
+  /** The function's whole environment, as Lambda would set it (nothing else from this process leaks in). */
+  readonly env: Readonly<Record<string, string>>;
+  /** How many instances may run at once (Lambda's concurrency for this function). @default 1 */
+  readonly instances?: number;
+  readonly functionName?: string;
+  /** Every line the function writes to stdout (JSON logs and EMF metrics). */
+  readonly onStdout?: (line: string) => void;
+  /** Every line the function writes to stderr. @default written to this process's stderr */
+  readonly onStderr?: (line: string) => void;
+}
+
+// The sandbox bootstrap: loads the module once (the cold start), then serves invocations.
+const BOOTSTRAP = `
+const { parentPort, workerData } = require('node:worker_threads');
+const ready = (async () => {
+  if (workerData.tsxApi) (await import(workerData.tsxApi)).register();
+  const mod = await import(workerData.moduleUrl);
+  const handler = mod[workerData.exportName];
+  if (typeof handler !== 'function') throw new Error('module has no export ' + workerData.exportName);
+  return handler;
+})();
+parentPort.on('message', async ({ id, event, deadline }) => {
+  try {
+    const handler = await ready;
+    const context = {
+      callbackWaitsForEmptyEventLoop: false, functionName: workerData.functionName, functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:' + workerData.functionName,
+      memoryLimitInMB: '512', awsRequestId: id, logGroupName: '/aws/lambda/' + workerData.functionName,
+      logStreamName: 'local', getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+      done() {}, fail() {}, succeed() {},
+    };
+    const response = await handler(event, context);
+    parentPort.postMessage({ id, ok: true, response: response ?? null });
+  } catch (error) {
+    parentPort.postMessage({ id, ok: false, error: String(error && error.stack || error) });
+  }
+});
+`;
+
+interface Instance {
+  worker: Worker;
+  busy: boolean;
+  /** Timed out or crashed: never handed out again. */
+  dead?: boolean;
+  pending?:
+    | { resolve: (r: SQSBatchResponse | undefined) => void; reject: (e: Error) => void }
+    | undefined;
+}
+
+/**
+ * Runs the handler the way Lambda does: each instance is a separate sandbox (a worker thread with its own
+ * module scope and its own `process.env`), created on first use (a cold start) and reused while warm. An
+ * invocation that outlives its timeout has its instance terminated, like a Lambda timeout, and the next
+ * invocation cold-starts a new one. Stdout (Powertools' JSON logs and EMF) is captured line by line.
+ */
+export function workerInvoker(options: WorkerInvokerOptions): Invoker {
+  const capacity = options.instances ?? 1;
+  const functionName = options.functionName ?? 'local-function';
+  const instances: Instance[] = [];
+  const waiting: ((instance: Instance) => void)[] = [];
+  const tsxApi = options.module.endsWith('.ts') ? import.meta.resolve('tsx/esm/api') : undefined;
+
+  const spawn = (): Instance => {
+    const worker = new Worker(BOOTSTRAP, {
+      eval: true,
+      env: { ...options.env },
+      stdout: true,
+      stderr: true,
+      workerData: {
+        moduleUrl: pathToFileURL(options.module).href,
+        exportName: options.exportName ?? 'handler',
+        functionName,
+        tsxApi,
+      },
+    });
+    const instance: Instance = { worker, busy: false };
+    pipeLines(worker.stdout, options.onStdout ?? (() => undefined));
+    pipeLines(worker.stderr, options.onStderr ?? ((line) => process.stderr.write(`${line}\n`)));
+    worker.on(
+      'message',
+      (message: { ok: boolean; response?: SQSBatchResponse | null; error?: string }) => {
+        const pending = instance.pending;
+        instance.pending = undefined;
+        if (!pending) return;
+        if (message.ok) pending.resolve(message.response ?? undefined);
+        else pending.reject(new Error(message.error ?? 'handler failed'));
+      },
+    );
+    worker.on('error', (error) => {
+      instance.pending?.reject(error);
+      instance.pending = undefined;
+      remove(instance);
+    });
+    worker.on('exit', () => {
+      instance.pending?.reject(new Error('function instance exited'));
+      instance.pending = undefined;
+      remove(instance);
+    });
+    instances.push(instance);
+    return instance;
+  };
+
+  let closed = false;
+
+  const remove = (instance: Instance) => {
+    instance.dead = true;
+    const index = instances.indexOf(instance);
+    if (index >= 0) instances.splice(index, 1);
+    // A replacement may now be spawned for whoever waits.
+    const next = closed ? undefined : waiting.shift();
+    if (next) next(claim(spawn()));
+  };
+
+  const claim = (instance: Instance): Instance => {
+    instance.busy = true;
+    return instance;
+  };
+
+  const acquire = (): Promise<Instance> => {
+    const idle = instances.find((i) => !i.busy && !i.dead);
+    if (idle) return Promise.resolve(claim(idle));
+    if (instances.filter((i) => !i.dead).length < capacity) return Promise.resolve(claim(spawn()));
+    return new Promise((resolve) => waiting.push(resolve));
+  };
+
+  const release = (instance: Instance) => {
+    instance.busy = false;
+    if (instance.dead || !instances.includes(instance)) return;
+    const next = waiting.shift();
+    if (next) next(claim(instance));
+  };
+
+  return {
+    async invoke(event, { timeoutMs }) {
+      const instance = await acquire();
+      const id = randomUUID();
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        return await new Promise<SQSBatchResponse | undefined>((resolve, reject) => {
+          instance.pending = { resolve, reject };
+          timer = setTimeout(() => {
+            instance.pending = undefined;
+            instance.dead = true;
+            reject(new InvocationTimeoutError(timeoutMs));
+            // Lambda throws the sandbox away after a timeout; so do we.
+            void instance.worker.terminate();
+          }, timeoutMs);
+          instance.worker.postMessage({ id, event, deadline: Date.now() + timeoutMs });
+        });
+      } finally {
+        clearTimeout(timer);
+        release(instance);
+      }
+    },
+    async close() {
+      closed = true;
+      const all = [...instances];
+      instances.length = 0;
+      await Promise.all(all.map((i) => i.worker.terminate()));
+    },
+  };
+}
+
+function pipeLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let buffered = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffered += chunk;
+    let newline = buffered.indexOf('\n');
+    while (newline >= 0) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      if (line.trim() !== '') onLine(line);
+      newline = buffered.indexOf('\n');
+    }
+  });
+  stream.on('end', () => {
+    if (buffered.trim() !== '') onLine(buffered);
+    buffered = '';
+  });
+}
