@@ -1,0 +1,65 @@
+/**
+ * Typed PostHog Persons API client: the public surface of `lib/posthog`. Import from here only.
+ *
+ * @example
+ * import { PostHogClient, isRetryable, isAlreadyDone } from '../posthog/index.ts';
+ */
+export {
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_MAX_RETRY_AFTER_MS,
+  DEFAULT_TIMEOUT_MS,
+  deriveCaptureHost,
+  ENDPOINTS,
+  type EndpointName,
+  isLoopbackHost,
+  MAX_BATCH_BY_DISTINCT_IDS,
+  MAX_BULK_DELETE_IDS,
+  MAX_CAPTURE_BATCH_BYTES,
+  MIN_ATTEMPT_MS,
+  normalizeHost,
+  PostHogClient,
+} from './client.ts';
+export {
+  type BackoffOptions,
+  DEFAULT_BACKOFF_BASE_MS,
+  DEFAULT_BACKOFF_CAP_MS,
+  type EndpointUnavailableReason,
+  type ErrorEnvelope,
+  errorFromResponse,
+  isAlreadyDone,
+  isConnectionReset,
+  isRetryable,
+  PostHogAbortError,
+  PostHogApiError,
+  PostHogAuthError,
+  PostHogConnectionError,
+  PostHogDeadlineError,
+  PostHogEndpointUnavailableError,
+  PostHogError,
+  PostHogNotFoundError,
+  PostHogPermissionError,
+  PostHogRateLimitError,
+  PostHogServerError,
+  PostHogTimeoutError,
+  PostHogValidationError,
+  parseErrorBody,
+  parseRetryAfterMs,
+  ResponseValidationError,
+  redactSecrets,
+  retryDelayMs,
+} from './errors.ts';
+export { paginate } from './pagination.ts';
+export {
+  type AcquireOptions,
+  DEFAULT_SAFETY_MARGIN_MS,
+  type LimiterClock,
+  POSTHOG_RATE_LIMITS,
+  PostHogRateLimiter,
+  type RateBucket,
+  type RatePermit,
+  type RateWindow,
+  SlidingWindowLimiter,
+} from './rate-limiter.ts';
+export * from './schemas.ts';
+export type * from './types.ts';
+export { PERSON_UUIDV5_NAMESPACE, personUuidFromDistinctId, splitPersonUuid } from './uuid.ts';
