@@ -1,0 +1,130 @@
+/**
+ * Deployment configuration of persons-relay, read once from CDK context (`cdk.json` or `-c key=value`).
+ *
+ * zod is the single source of truth: every key, its default and its validation live in `InfraContextSchema`,
+ * and the README's configuration table is written from it. `-c` values arrive as strings, so numbers are
+ * coerced and lists accept either a JSON array (cdk.json) or a comma-separated string (command line).
+ */
+import type { Node } from 'constructs';
+import * as z from 'zod';
+
+/** PostHog's documented personal-API-key limits (posthog-persons-api.md §1.5). */
+export const POSTHOG_RATE_LIMITS = {
+  deletePerMinute: 480,
+  deletePerHour: 4800,
+  otherPerMinute: 240,
+} as const;
+
+/** The command types each lane carries (contract C, `COMMAND_TYPES`). */
+export const LANE_COMMAND_TYPES = {
+  deletions: ['persons.delete'],
+  changes: ['person.split', 'person.properties.update', 'person.merge'],
+} as const;
+
+const csv = z
+  .union([z.array(z.string()), z.string()])
+  .transform((value) =>
+    (Array.isArray(value) ? value : value.split(','))
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  );
+const positiveInt = z.coerce.number().int().positive();
+const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+const principalArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/.+|user\/.+)$/,
+    'must be an IAM role, user or root ARN',
+  );
+
+/** Every context key the app reads, with its default. */
+export const InfraContextSchema = z.object({
+  /** Pins the stacks to an account. Unset = environment-agnostic (synth needs no credentials or lookups). */
+  account: accountId.optional(),
+  /** Pins the stacks to a region. Unset = environment-agnostic. */
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region like eu-west-1')
+    .optional(),
+  /** Prefix of the stack names: `<prefix>` and `<prefix>-Monitoring`. */
+  stackPrefix: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9-]{0,60}$/, 'must be a valid stack name prefix')
+    .default('PersonsRelay'),
+  /** PostHog app host (the Persons API). Capture host is derived from it by the client. */
+  posthogHost: z
+    .string()
+    .url()
+    .regex(/^https:\/\//, 'must be an https URL')
+    .default('https://us.posthog.com'),
+  /**
+   * PostHog project id. Unset = the stack deploys with its event sources **disabled** (queues accept and keep
+   * messages, nothing calls PostHog) and synth prints a warning.
+   */
+  posthogProjectId: z.coerce.string().regex(/^\d+$/, 'must be a numeric project id').optional(),
+  /** ARN of an existing secret holding `{"personalApiKey","projectToken"}`. Unset = the stack creates one. */
+  posthogSecretArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'must be a secret ARN')
+    .optional(),
+  /** Delete-endpoint budget per minute shared by all deletions-lane instances. */
+  rateDeletePerMinute: positiveInt.default(POSTHOG_RATE_LIMITS.deletePerMinute),
+  /** Delete-endpoint budget per hour shared by all deletions-lane instances. */
+  rateDeletePerHour: positiveInt.default(POSTHOG_RATE_LIMITS.deletePerHour),
+  /** Other-endpoint budget per minute shared by all changes-lane instances. */
+  rateOtherPerMinute: positiveInt.default(POSTHOG_RATE_LIMITS.otherPerMinute),
+  /** Expected duration of one PostHog call in seconds, used to size `maxConcurrency` (see `rate-budget.ts`). */
+  expectedCallSeconds: z.coerce.number().positive().max(60).default(2),
+  /** Overrides the derived `maxConcurrency` of the deletions lane (2–1000). */
+  deletionsMaxConcurrency: positiveInt.min(2).max(1000).optional(),
+  /** Overrides the derived `maxConcurrency` of the changes lane (2–1000). */
+  changesMaxConcurrency: positiveInt.min(2).max(1000).optional(),
+  /** Email address subscribed to the alarm topic (a confirmation mail is sent on deploy). */
+  alarmEmail: z.email().optional(),
+  /** Alarm when the oldest message in a source queue is older than this many seconds. */
+  oldestMessageAgeAlarmSeconds: positiveInt.default(3600),
+  /** 12-digit account ids whose principals may send to both queues (their own IAM must allow it too). */
+  producerAccountIds: csv.pipe(z.array(accountId)).default([]),
+  /** IAM role/user ARNs that may send to both queues. */
+  producerPrincipalArns: csv.pipe(z.array(principalArn)).default([]),
+  /** Name of an event bus in this account to route commands from. Unset = no EventBridge rules. */
+  eventBusName: z.string().min(1).optional(),
+  /** `detail-type`s routed to the deletions lane. */
+  deletionDetailTypes: csv.default([...LANE_COMMAND_TYPES.deletions]),
+  /** `detail-type`s routed to the changes lane. */
+  changeDetailTypes: csv.default([...LANE_COMMAND_TYPES.changes]),
+  /** `RETAIN` keeps queues, DLQs and the created secret when the stack is deleted. */
+  removalPolicy: z.enum(['RETAIN', 'DESTROY']).default('RETAIN'),
+});
+
+/** The validated deployment configuration. */
+export type InfraConfig = z.output<typeof InfraContextSchema>;
+
+/** Context keys, for documentation and tests. */
+export const INFRA_CONTEXT_KEYS = Object.keys(InfraContextSchema.shape) as (keyof InfraConfig)[];
+
+/**
+ * Parses a plain object of context values (unknown keys ignored). Throws one `Error` naming every bad key.
+ *
+ * @example parseInfraConfig({ posthogProjectId: '12345', producerAccountIds: '111111111111,222222222222' })
+ */
+export function parseInfraConfig(values: Readonly<Record<string, unknown>>): InfraConfig {
+  const present = Object.fromEntries(
+    Object.entries(values).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = InfraContextSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(context)'}: ${issue.message}`,
+    );
+    throw new Error(`Invalid persons-relay context: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Reads every key of {@link InfraContextSchema} from the construct tree's context and parses it. */
+export function infraConfigFromContext(node: Node): InfraConfig {
+  return parseInfraConfig(
+    Object.fromEntries(INFRA_CONTEXT_KEYS.map((key) => [key, node.tryGetContext(key)])),
+  );
+}

@@ -1,0 +1,294 @@
+/**
+ * `RelayMonitoring`: alarms to an SNS topic and a CloudWatch dashboard for persons-relay's lanes.
+ *
+ * It refers to queues and functions by physical name only (plain strings), so it can live in its own stack
+ * without cross-stack exports that would pin the core stack's resources.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+
+/** Physical names of one lane's queue, DLQ and function. */
+export interface MonitoredLane {
+  /** Short lane name, used in alarm and widget titles. */
+  readonly lane: string;
+  readonly queueName: string;
+  readonly deadLetterQueueName: string;
+  readonly functionName: string;
+}
+
+/** Properties of {@link RelayMonitoring}. */
+export interface RelayMonitoringProps {
+  /** The lanes to watch. */
+  readonly lanes: readonly MonitoredLane[];
+  /** More dead-letter queues to alarm on (e.g. the EventBridge routing DLQ). @default [] */
+  readonly extraDeadLetterQueueNames?: readonly string[];
+  /** Subscribed to the alarm topic by email. @default - no subscription */
+  readonly alarmEmail?: string;
+  /** Alarm when a source queue's oldest message is older than this. @default Duration.hours(1) */
+  readonly oldestMessageAgeThreshold?: Duration;
+  /**
+   * Alarm when PostHog answered 429 at least this many times in 5 minutes, in 2 of 3 periods. The client-side
+   * limiter should keep this near 0; sustained 429s mean another user of the key or a lower server limit.
+   * @default 10
+   */
+  readonly postHogThrottledThreshold?: number;
+  /** EMF namespace of the functions (`POWERTOOLS_METRICS_NAMESPACE`). @default 'PersonsRelay' */
+  readonly metricsNamespace?: string;
+  /** @default - `<stack name>-persons-relay` */
+  readonly dashboardName?: string;
+}
+
+/** Alarm topic, alarms and dashboard. */
+export class RelayMonitoring extends Construct {
+  /** Every alarm notifies this topic. */
+  public readonly topic: sns.Topic;
+  /** All alarms, by id. */
+  public readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
+  /** The dashboard. */
+  public readonly dashboard: cloudwatch.Dashboard;
+
+  public constructor(scope: Construct, id: string, props: RelayMonitoringProps) {
+    super(scope, id);
+    const namespace = props.metricsNamespace ?? 'PersonsRelay';
+    const ageThreshold = props.oldestMessageAgeThreshold ?? Duration.hours(1);
+    const throttledThreshold = props.postHogThrottledThreshold ?? 10;
+
+    // Not KMS-encrypted on purpose: notifications carry only alarm names and metric values (no personal
+    // data), and CloudWatch cannot publish to a topic under the AWS-managed SNS key.
+    this.topic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'persons-relay alarms',
+      enforceSSL: true,
+    });
+    if (props.alarmEmail !== undefined) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+    const action = new cwActions.SnsAction(this.topic);
+    const alarms: Record<string, cloudwatch.Alarm> = {};
+    const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps): cloudwatch.Alarm => {
+      const created = new cloudwatch.Alarm(this, alarmId, alarmProps);
+      created.addAlarmAction(action);
+      created.addOkAction(action);
+      alarms[alarmId] = created;
+      return created;
+    };
+
+    const sqsMetric = (
+      queueName: string,
+      metricName: string,
+      statistic: string,
+      period: Duration,
+    ) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/SQS',
+        metricName,
+        dimensionsMap: { QueueName: queueName },
+        statistic,
+        period,
+      });
+    const lambdaMetric = (functionName: string, metricName: string, statistic: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/Lambda',
+        metricName,
+        dimensionsMap: { FunctionName: functionName },
+        statistic,
+        period: Duration.minutes(5),
+      });
+
+    const dlqAlarm = (alarmId: string, queueName: string, what: string) =>
+      alarm(alarmId, {
+        alarmDescription: `${what}: a message is in the dead-letter queue ${queueName}. Read it (its attributes give error_code and error_reason), fix the cause, then redrive it (README, "Alarms").`,
+        // "Any message": ApproximateNumberOfMessagesVisible ≥ 1. NotVisible is left out: it can hover at 1.
+        metric: sqsMetric(
+          queueName,
+          'ApproximateNumberOfMessagesVisible',
+          'Maximum',
+          Duration.minutes(1),
+        ),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        // An idle queue reports no data; that is not a problem.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+
+    for (const lane of props.lanes) {
+      const title = capitalise(lane.lane);
+      dlqAlarm(`${title}DeadLetterQueueNotEmpty`, lane.deadLetterQueueName, `${title} lane`);
+      alarm(`${title}OldestMessageAge`, {
+        alarmDescription: `${title} lane is behind: the oldest message in ${lane.queueName} is older than ${ageThreshold.toHumanString()}. Check the function's errors and the PostHog throttling/outage metrics; messages keep retrying until maxReceiveCount.`,
+        metric: sqsMetric(
+          lane.queueName,
+          'ApproximateAgeOfOldestMessage',
+          'Maximum',
+          Duration.minutes(5),
+        ),
+        threshold: ageThreshold.toSeconds(),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm(`${title}FunctionErrors`, {
+        alarmDescription: `${lane.functionName} failed whole invocations (crash, timeout or bad configuration; per-message failures are not errors). Read its logs.`,
+        metric: lambdaMetric(lane.functionName, 'Errors', 'Sum'),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm(`${title}FunctionThrottles`, {
+        alarmDescription: `${lane.functionName} was throttled by Lambda: the account or reserved concurrency is exhausted (the event source's maxConcurrency alone never throttles).`,
+        metric: lambdaMetric(lane.functionName, 'Throttles', 'Sum'),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+    for (const [index, queueName] of (props.extraDeadLetterQueueNames ?? []).entries()) {
+      dlqAlarm(
+        `RoutingDeadLetterQueueNotEmpty${index === 0 ? '' : index + 1}`,
+        queueName,
+        'EventBridge routing',
+      );
+    }
+
+    // The functions' EMF metrics carry Powertools' `service` dimension (and possibly more); a Metrics Insights
+    // query sums over every dimension set, so the alarm does not depend on the exact set.
+    const throttled = new cloudwatch.MathExpression({
+      expression: `SELECT SUM(PostHogThrottled) FROM "${namespace}"`,
+      usingMetrics: {},
+      period: Duration.minutes(5),
+      label: 'PostHog 429 responses',
+    });
+    alarm('PostHogThrottled', {
+      alarmDescription: `PostHog answered 429 (throttled) at least ${throttledThreshold} times per 5 minutes. Messages are retried after Retry-After, but the rate budget is too high for the key: lower rateDeletePerMinute/rateOtherPerMinute or stop other users of the key.`,
+      metric: throttled,
+      threshold: throttledThreshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.alarms = alarms;
+
+    this.dashboard = this.buildDashboard(props, namespace);
+  }
+
+  private buildDashboard(props: RelayMonitoringProps, namespace: string): cloudwatch.Dashboard {
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName ?? `${Stack.of(this).stackName}-persons-relay`,
+      defaultInterval: Duration.hours(6),
+    });
+    const period = Duration.minutes(5);
+    // SEARCH returns one line per dimension combination (lane, reason, endpoint, status …), whatever the set.
+    const search = (metricName: string, label: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${namespace}} MetricName="${metricName}"', 'Sum', ${period.toSeconds()})`,
+        usingMetrics: {},
+        period,
+        label,
+      });
+    const sqs = (queueName: string, metricName: string, statistic: string, label: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/SQS',
+        metricName,
+        dimensionsMap: { QueueName: queueName },
+        statistic,
+        period,
+        label,
+      });
+    const fn = (functionName: string, metricName: string, statistic: string, label: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/Lambda',
+        metricName,
+        dimensionsMap: { FunctionName: functionName },
+        statistic,
+        period,
+        label,
+      });
+
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: Object.values(this.alarms),
+        width: 24,
+        height: 4,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Messages applied / retried / rejected',
+        left: [
+          search('MessagesReceived', 'received'),
+          search('MessagesApplied', 'applied'),
+          search('MessagesRetried', 'retried'),
+        ],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Messages rejected, by reason',
+        left: [search('MessagesRejected', 'rejected')],
+        width: 12,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'PostHog calls, by endpoint and status',
+        left: [search('PostHogCalls', 'calls')],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'PostHog throttling (429) and persons deleted',
+        left: [search('PostHogThrottled', '429')],
+        right: [search('PersonsDeleted', 'persons deleted')],
+        width: 12,
+      }),
+    );
+    for (const lane of props.lanes) {
+      const title = capitalise(lane.lane);
+      dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: `${title}: queue depth`,
+          left: [
+            sqs(lane.queueName, 'ApproximateNumberOfMessagesVisible', 'Maximum', 'visible'),
+            sqs(
+              lane.queueName,
+              'ApproximateNumberOfMessagesNotVisible',
+              'Maximum',
+              'in flight / delayed',
+            ),
+            sqs(lane.deadLetterQueueName, 'ApproximateNumberOfMessagesVisible', 'Maximum', 'DLQ'),
+          ],
+          width: 8,
+        }),
+        new cloudwatch.GraphWidget({
+          title: `${title}: age of oldest message (s)`,
+          left: [sqs(lane.queueName, 'ApproximateAgeOfOldestMessage', 'Maximum', 'oldest')],
+          width: 8,
+        }),
+        new cloudwatch.GraphWidget({
+          title: `${title}: function`,
+          left: [
+            fn(lane.functionName, 'Invocations', 'Sum', 'invocations'),
+            fn(lane.functionName, 'Errors', 'Sum', 'errors'),
+            fn(lane.functionName, 'Throttles', 'Sum', 'throttles'),
+          ],
+          right: [
+            fn(lane.functionName, 'Duration', 'p90', 'duration p90 (ms)'),
+            fn(lane.functionName, 'ConcurrentExecutions', 'Maximum', 'concurrency'),
+          ],
+          width: 8,
+        }),
+      );
+    }
+    return dashboard;
+  }
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

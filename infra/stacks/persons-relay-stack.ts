@@ -1,0 +1,337 @@
+/**
+ * The persons-relay core stack: the PostHog secret, the two lanes (queue + DLQ + function each), producer
+ * access, optional EventBridge routing and the outputs producers need.
+ */
+import {
+  Annotations,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { entryPath, type FunctionName } from '../bundling.ts';
+import type { InfraConfig } from '../config.ts';
+import { QueueConsumer } from '../constructs/queue-consumer.ts';
+import { maxConcurrencyFor } from '../rate-budget.ts';
+
+/** A lane of the relay. */
+export type LaneName = 'deletions' | 'changes';
+
+/**
+ * The retry design shared with the functions (lib/config.ts): each `retry` outcome makes the message
+ * invisible for `min(base × 2^(receive − 1), cap)` seconds (or a longer `Retry-After`), and each such retry is
+ * one SQS receive. With base 30 s and cap 900 s, 50 receives span 30+60+120+240+480 + 45 × 900 s ≈ 11.5 hours,
+ * so a PostHog outage of several hours ends with messages still in the queue, not in the DLQ
+ * (`outageToleranceSeconds` in lib/batch/retry-policy.ts, checked by a test). Source retention (7 days) is far longer.
+ */
+export const RETRY_DESIGN = {
+  baseDelaySeconds: 30,
+  maxDelaySeconds: 900,
+  maxReceiveCount: 50,
+} as const;
+
+/** Fixed per-lane settings (what differs between the lanes, and why). */
+export const LANE_SETTINGS = {
+  deletions: {
+    functionName: 'apply-deletions',
+    fifo: false,
+    // Large batches coalesce single-id deletes into few bulk_delete calls (≤1000 ids each). 1000 messages
+    // fill at least one call; larger batches would not save calls but would risk the timeout when
+    // messages carry many ids each.
+    batchSize: 1000,
+    // Gather up to 30 s of deletes before invoking: latency is not critical for erasure, call count is.
+    maxBatchingWindow: Duration.seconds(30),
+    timeout: Duration.seconds(120),
+  },
+  changes: {
+    functionName: 'apply-changes',
+    fifo: true,
+    // FIFO event sources take at most 10 records and no batching window.
+    batchSize: 10,
+    maxBatchingWindow: undefined,
+    timeout: Duration.seconds(60),
+  },
+} as const satisfies Record<
+  LaneName,
+  {
+    functionName: FunctionName;
+    fifo: boolean;
+    batchSize: number;
+    maxBatchingWindow: Duration | undefined;
+    timeout: Duration;
+  }
+>;
+
+/** Names of a deployed lane's parts, for monitoring without cross-stack references. */
+export interface LaneNames {
+  readonly lane: LaneName;
+  readonly queueName: string;
+  readonly deadLetterQueueName: string;
+  readonly functionName: string;
+}
+
+/** Properties of a {@link PersonsRelayStack}. */
+export interface PersonsRelayStackProps extends StackProps {
+  /** The deployment configuration (usually from CDK context, see infra/config.ts). */
+  readonly config: InfraConfig;
+}
+
+/** The core stack: secret, lanes, producer access, routing and outputs. */
+export class PersonsRelayStack extends Stack {
+  /** The secret holding `{"personalApiKey","projectToken"}` (created or imported). */
+  public readonly secret: secretsmanager.ISecret;
+  /** The two lanes. */
+  public readonly lanes: Readonly<Record<LaneName, QueueConsumer>>;
+  /** Dead-letter queue of the EventBridge targets (only when routing is configured). */
+  public readonly routingDeadLetterQueue: sqs.Queue | undefined;
+  /** Physical name of {@link routingDeadLetterQueue}. */
+  public readonly routingDeadLetterQueueName: string | undefined;
+
+  public constructor(scope: Construct, id: string, props: PersonsRelayStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const removalPolicy = RemovalPolicy[config.removalPolicy];
+
+    this.secret = this.createOrImportSecret(config, removalPolicy);
+
+    const deleteBudget = {
+      perMinute: config.rateDeletePerMinute,
+      perHour: config.rateDeletePerHour,
+    };
+    const otherBudget = { perMinute: config.rateOtherPerMinute };
+    const concurrency: Record<LaneName, number> = {
+      deletions:
+        config.deletionsMaxConcurrency ??
+        maxConcurrencyFor(deleteBudget, config.expectedCallSeconds),
+      changes:
+        config.changesMaxConcurrency ?? maxConcurrencyFor(otherBudget, config.expectedCallSeconds),
+    };
+    const enabled = config.posthogProjectId !== undefined;
+    if (!enabled) {
+      Annotations.of(this).addWarningV2(
+        'persons-relay:posthogProjectId',
+        'posthogProjectId is not set: the event sources are deployed disabled (messages wait in the queues). Pass -c posthogProjectId=<id>.',
+      );
+    }
+
+    const lane = (name: LaneName): QueueConsumer => {
+      const settings = LANE_SETTINGS[name];
+      const consumer = new QueueConsumer(this, name, {
+        entry: entryPath(settings.functionName),
+        queueName: `${this.stackName}-${name}`,
+        functionName: `${this.stackName}-${settings.functionName}`,
+        description: `persons-relay ${name} lane: applies ${name} commands to PostHog`,
+        fifo: settings.fifo,
+        batchSize: settings.batchSize,
+        ...(settings.maxBatchingWindow === undefined
+          ? {}
+          : { maxBatchingWindow: settings.maxBatchingWindow }),
+        maxConcurrency: concurrency[name],
+        timeout: settings.timeout,
+        maxReceiveCount: RETRY_DESIGN.maxReceiveCount,
+        retentionPeriod: Duration.days(7),
+        deadLetterRetentionPeriod: Duration.days(14),
+        removalPolicy,
+        enabled,
+        environment: {
+          LANE: name,
+          POSTHOG_HOST: config.posthogHost,
+          POSTHOG_PROJECT_ID: config.posthogProjectId ?? '0',
+          POSTHOG_RATE_DELETE_PER_MINUTE: String(config.rateDeletePerMinute),
+          POSTHOG_RATE_DELETE_PER_HOUR: String(config.rateDeletePerHour),
+          POSTHOG_RATE_OTHER_PER_MINUTE: String(config.rateOtherPerMinute),
+          // The client-side limiter divides the budget by the number of instances Lambda may run.
+          POSTHOG_RATE_INSTANCES: String(concurrency[name]),
+          RETRY_BASE_DELAY_SECONDS: String(RETRY_DESIGN.baseDelaySeconds),
+          RETRY_MAX_DELAY_SECONDS: String(RETRY_DESIGN.maxDelaySeconds),
+          SECRET_MAX_AGE_SECONDS: '300',
+          // One service per lane: the EMF metrics (dimension `service`) and the logs tell the lanes apart.
+          POWERTOOLS_SERVICE_NAME: `persons-relay-${name}`,
+          POWERTOOLS_METRICS_NAMESPACE: 'PersonsRelay',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+        },
+      });
+      consumer.bindSecret(this.secret);
+      return consumer;
+    };
+    this.lanes = { deletions: lane('deletions'), changes: lane('changes') };
+
+    this.allowProducers(config);
+    this.routingDeadLetterQueueName =
+      config.eventBusName === undefined ? undefined : `${this.stackName}-routing-dlq`;
+    this.routingDeadLetterQueue =
+      config.eventBusName === undefined ? undefined : this.routeEvents(config, config.eventBusName);
+    this.addOutputs();
+  }
+
+  /** The physical names of each lane's queue, DLQ and function (plain strings, no tokens). */
+  public laneNames(): LaneNames[] {
+    return (Object.keys(this.lanes) as LaneName[]).map((lane) => ({
+      lane,
+      queueName: this.lanes[lane].queueName,
+      deadLetterQueueName: this.lanes[lane].deadLetterQueueName,
+      functionName: this.lanes[lane].functionName,
+    }));
+  }
+
+  private createOrImportSecret(
+    config: InfraConfig,
+    removalPolicy: RemovalPolicy,
+  ): secretsmanager.ISecret {
+    if (config.posthogSecretArn !== undefined) {
+      // A complete ARN ends in Secrets Manager's random 6-character suffix; grants are then exact.
+      return /-[A-Za-z0-9]{6}$/.test(config.posthogSecretArn)
+        ? secretsmanager.Secret.fromSecretCompleteArn(
+            this,
+            'PostHogSecret',
+            config.posthogSecretArn,
+          )
+        : secretsmanager.Secret.fromSecretPartialArn(
+            this,
+            'PostHogSecret',
+            config.posthogSecretArn,
+          );
+    }
+    // Created with a random placeholder (generated by Secrets Manager at deploy time, never in the template).
+    // Put the real JSON with `aws secretsmanager put-secret-value` (README, "Deploy to AWS").
+    const secret = new secretsmanager.Secret(this, 'PostHogSecret', {
+      description:
+        'persons-relay PostHog credentials as JSON: {"personalApiKey":"phx_...","projectToken":"phc_..."}',
+      removalPolicy,
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'PostHog personal API keys are issued in the PostHog UI and have no API to rotate them, so a rotation Lambda cannot exist; rotate by hand (README) and the functions pick up the new value within SECRET_MAX_AGE_SECONDS.',
+    });
+    // The class is an ISecret; exactOptionalPropertyTypes trips over an optional property's declared type.
+    return secret as secretsmanager.ISecret;
+  }
+
+  /** Queue policies letting the configured accounts/principals send to both lanes. */
+  private allowProducers(config: InfraConfig): void {
+    const principals: iam.IPrincipal[] = [
+      ...config.producerAccountIds.map((account) => new iam.AccountPrincipal(account)),
+      ...config.producerPrincipalArns.map((arn) => new iam.ArnPrincipal(arn)),
+    ];
+    if (principals.length === 0) return;
+    for (const consumer of Object.values(this.lanes)) {
+      // SendMessage covers SendMessageBatch and FIFO's MessageGroupId/MessageDeduplicationId parameters;
+      // GetQueueUrl/GetQueueAttributes let producers resolve the queue by name. With SSE-SQS no KMS grant is
+      // needed. The producers' own IAM policies must allow the same actions on these ARNs.
+      consumer.queue.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowProducers',
+          principals,
+          actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+          resources: [consumer.queue.queueArn],
+        }),
+      );
+    }
+  }
+
+  /**
+   * Rules on `busName` routing each command `detail-type` to its lane. The FIFO changes lane needs a
+   * MessageGroupId per person: EventBridge takes it from the event through a dynamic JSON path in the SQS
+   * target's `MessageGroupId` (`$.detail.distinctId` …). The person is named by different fields per command,
+   * so there is one rule per naming field, with mutually exclusive patterns: distinctId, else uuid, else
+   * survivorDistinctId (merge). Events naming no person go to a fixed group, so the function rejects them with
+   * a reason (DLQ) instead of EventBridge dropping them. Deliveries that still fail (e.g. a group id SQS
+   * refuses) go to a routing DLQ after EventBridge's retries.
+   */
+  private routeEvents(config: InfraConfig, busName: string): sqs.Queue {
+    const bus = events.EventBus.fromEventBusName(this, 'Bus', busName);
+    const routingDlq = new sqs.Queue(this, 'RoutingDeadLetterQueue', {
+      queueName: `${this.stackName}-routing-dlq`,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy[config.removalPolicy],
+    });
+    Validations.of(routingDlq).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself a dead-letter queue: the EventBridge targets send undeliverable events here (cdk-nag only recognises DLQs named in an SQS redrive policy).',
+    });
+    const deadLetterQueue = routingDlq;
+    if (config.deletionDetailTypes.length > 0) {
+      new events.Rule(this, 'RouteDeletions', {
+        eventBus: bus,
+        description: 'persons-relay: deletion commands to the deletions lane',
+        eventPattern: { detailType: config.deletionDetailTypes },
+        targets: [new targets.SqsQueue(this.lanes.deletions.queue, { deadLetterQueue })],
+      });
+    }
+    if (config.changeDetailTypes.length > 0) {
+      const absent = [{ exists: false }];
+      const present = [{ exists: true }];
+      const groups: { id: string; detail: Record<string, unknown>; groupId: string }[] = [
+        { id: 'ByDistinctId', detail: { distinctId: present }, groupId: '$.detail.distinctId' },
+        {
+          id: 'ByUuid',
+          detail: { distinctId: absent, uuid: present },
+          groupId: '$.detail.uuid',
+        },
+        {
+          id: 'BySurvivor',
+          detail: { distinctId: absent, uuid: absent, survivorDistinctId: present },
+          groupId: '$.detail.survivorDistinctId',
+        },
+        {
+          id: 'Unkeyed',
+          detail: { distinctId: absent, uuid: absent, survivorDistinctId: absent },
+          groupId: 'unkeyed',
+        },
+      ];
+      for (const group of groups) {
+        new events.Rule(this, `RouteChanges${group.id}`, {
+          eventBus: bus,
+          description: `persons-relay: change commands (${group.id}) to the changes lane`,
+          eventPattern: { detailType: config.changeDetailTypes, detail: group.detail },
+          targets: [
+            new targets.SqsQueue(this.lanes.changes.queue, {
+              messageGroupId: group.groupId.startsWith('$')
+                ? events.EventField.fromPath(group.groupId)
+                : group.groupId,
+              deadLetterQueue,
+            }),
+          ],
+        });
+      }
+    }
+    return routingDlq;
+  }
+
+  private addOutputs(): void {
+    const output = (id: string, value: string, description: string): void => {
+      new CfnOutput(this, id, { value, description, exportName: `${this.stackName}-${id}` });
+    };
+    output('DeletionsQueueUrl', this.lanes.deletions.queue.queueUrl, 'Send persons.delete here');
+    output('DeletionsQueueArn', this.lanes.deletions.queue.queueArn, 'Deletions lane queue ARN');
+    output(
+      'ChangesQueueUrl',
+      this.lanes.changes.queue.queueUrl,
+      'Send split/update/merge here (FIFO, MessageGroupId per person)',
+    );
+    output('ChangesQueueArn', this.lanes.changes.queue.queueArn, 'Changes lane queue ARN');
+    output(
+      'DeletionsDeadLetterQueueUrl',
+      this.lanes.deletions.deadLetterQueue.queueUrl,
+      'Rejected or exhausted deletions',
+    );
+    output(
+      'ChangesDeadLetterQueueUrl',
+      this.lanes.changes.deadLetterQueue.queueUrl,
+      'Rejected or exhausted changes',
+    );
+    output('PostHogSecretArn', this.secret.secretArn, 'Put {"personalApiKey","projectToken"} here');
+  }
+}
