@@ -38,7 +38,8 @@ const FORMAT: Record<string, string> = {
   datetime: 'an ISO-8601 date-time with a time zone, like 2026-11-28T21:00:00Z',
 };
 
-const typeOf = (value: unknown): string =>
+/** `an array`, `null`, `a string`...: how a JSON value's type reads in a sentence. */
+export const typeOf = (value: unknown): string =>
   value === null
     ? 'null'
     : Array.isArray(value)
