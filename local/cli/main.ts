@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerEmulatorCommands } from './emulator.ts';
 
 /**
  * The `persons-relay` command line. Each area registers its own sub-commands from its own module,
@@ -7,5 +8,7 @@ import { Command } from 'commander';
 const program = new Command('persons-relay')
   .description('Keep PostHog persons in step with your systems of record.')
   .showHelpAfterError();
+
+registerEmulatorCommands(program);
 
 await program.parseAsync(process.argv);
