@@ -255,7 +255,7 @@ const actorsResponse = (
         raw.length >= limit && limit > 0
           ? pageUrl(ctx, req.path, withParams(req.query, { [offsetParam]: offset + limit }))
           : null,
-      initial: pageUrl(ctx, req.path, req.query),
+      initial: pageUrl(ctx, req.path, withParams(req.query, { offset: 0 })),
       missing_persons: raw.length - people.length,
       is_cached: false,
       last_refresh: new Date().toISOString(),

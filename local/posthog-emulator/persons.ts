@@ -14,8 +14,9 @@ import { minimalPerson, personRecord, personsCsv, serializedPerson } from './ser
 import type { PersonRow } from './store.ts';
 import type { ActivityChange, JsonObject, JsonValue } from './types.ts';
 
-const NOT_A_PERSON_ID =
-  'The ID provided does not look like a personID. If you are using a distinctId, please use /persons?distinct_id={person_id} instead.';
+/** An f-string in PostHog (`safely_get_object`): the offending id is interpolated. */
+const notAPersonId = (id: string): string =>
+  `The ID provided does not look like a personID. If you are using a distinctId, please use /persons?distinct_id=${id} instead.`;
 
 const empty = (status: number): ApiResult => ({ status, body: null });
 const json = (status: number, body: JsonValue): ApiResult => ({ status, body });
@@ -32,9 +33,10 @@ const intParam = (query: URLSearchParams, name: string, fallback: number): numbe
 export const getPerson = (ctx: EmulatorContext, req: ApiRequest): PersonRow => {
   const id = req.personId ?? '';
   let person: PersonRow | undefined;
-  if (/^\d+$/.test(id)) person = ctx.store.byPk(req.teamId, Number(id));
-  else if (parseUuid(id)) person = ctx.store.byUuid(req.teamId, id);
-  else throw validationError(NOT_A_PERSON_ID);
+  // uuid.UUID(str) first, then int(): anything else is the exact 400.
+  if (parseUuid(id)) person = ctx.store.byUuid(req.teamId, id);
+  else if (/^\s*[-+]?\d+\s*$/.test(id)) person = ctx.store.byPk(req.teamId, Number(id));
+  else throw validationError(notAPersonId(id));
   if (!person || person.clickhouseOnly) throw notFound();
   return person;
 };
@@ -119,13 +121,15 @@ export const listPersons = (ctx: EmulatorContext, req: ApiRequest): ApiResult =>
     }
   }
   persons.sort(byCreatedDesc);
-  const limit = intParam(q, 'limit', 100);
-  const offset = intParam(q, 'offset', 0);
+  const csv = q.get('format') === 'csv';
+  // CSV exports ignore paging: CSV_EXPORT_LIMIT rows from offset 0. `limit=0` means the default page size.
+  const limit = csv ? 10_000 : intParam(q, 'limit', 100) || 100;
+  const offset = csv ? 0 : intParam(q, 'offset', 0);
   const page = persons.slice(offset, offset + limit);
   const rows = page
     .filter((p) => !p.clickhouseOnly)
     .map((p) => serializedPerson(p, ctx.restricted));
-  if (q.get('format') === 'csv') {
+  if (csv) {
     return { status: 200, body: personsCsv(rows), contentType: 'text/csv; charset=utf-8' };
   }
   const body: JsonObject = {
@@ -506,12 +510,16 @@ export const patchPerson = (ctx: EmulatorContext, req: ApiRequest): ApiResult =>
   return empty(202);
 };
 
-/** POST persons/:id/delete_property/ — `{"$unset": "key"}` → `$delete_person_property`; 201 `{"success": true}`. */
+/**
+ * POST persons/:id/delete_property/ — `{"$unset": "key"}` → `$delete_person_property` with `{"$unset": [key]}`;
+ * 201 `{"success": true}`. A missing `$unset` reaches `request.data["$unset"]` (KeyError): 500.
+ */
 export const deleteProperty = (ctx: EmulatorContext, req: ApiRequest): ApiResult => {
   const person = getPerson(ctx, req);
-  const key = req.body['$unset'];
-  if (typeof key !== 'string' || key === '') {
-    throw validationError('This field is required.', '$unset');
+  if (!('$unset' in req.body)) throw serverError();
+  const key = req.body['$unset'] ?? null;
+  if (typeof key === 'string' && key !== '' && ctx.restricted.has(key)) {
+    throw validationError(`You do not have write access to the property "${key}".`);
   }
   captureInternal(ctx, req.teamId, person, '$delete_person_property', { $unset: [key] });
   ctx.store.logActivity({
@@ -519,10 +527,8 @@ export const deleteProperty = (ctx: EmulatorContext, req: ApiRequest): ApiResult
     user: ctx.settings.user,
     activity: 'delete_property',
     itemId: person.pk,
-    name: null,
-    changes: [
-      { type: 'Person', action: 'changed', field: 'properties', before: null, after: null },
-    ],
+    name: person.uuid,
+    changes: [{ type: 'Person', action: 'changed', field: null, before: null, after: null }],
   });
   return json(201, { success: true });
 };
@@ -598,8 +604,12 @@ export const deletionStatus = (ctx: EmulatorContext, req: ApiRequest): ApiResult
         (status === 'completed' ? r.deleteVerifiedAt !== null : r.deleteVerifiedAt === null),
     )
     .reverse();
-  const limit = intParam(req.query, 'limit', 100);
-  const offset = intParam(req.query, 'offset', 0);
+  const lenient = (name: string, fallback: number): number => {
+    const n = Number.parseInt(req.query.get(name) ?? '', 10);
+    return Number.isInteger(n) && n >= 0 ? n : fallback;
+  };
+  const limit = lenient('limit', 100) || 100;
+  const offset = lenient('offset', 0);
   const page = rows.slice(offset, offset + limit);
   return json(200, {
     count: rows.length,

@@ -40,10 +40,13 @@ export const personRecord = (p: PersonRow, restricted: ReadonlySet<string>): Jso
   last_seen_at: p.lastSeenAt,
 });
 
-/** `MinimalPerson` (batch_by_distinct_ids): `PersonRecord` with at most 10 distinct ids. */
+/**
+ * `MinimalPerson` (batch_by_distinct_ids): `PersonRecord` with the person's first 10 distinct ids (stored order),
+ * then sorted non-anonymous first like every `PersonSerializer` representation.
+ */
 export const minimalPerson = (p: PersonRow, restricted: ReadonlySet<string>): JsonObject => ({
   ...personRecord(p, restricted),
-  distinct_ids: orderedDistinctIds(p).slice(0, 10),
+  distinct_ids: orderedDistinctIds({ ...p, distinctIds: p.distinctIds.slice(0, 10) }),
 });
 
 /** `SerializedPerson` (list, funnel, correlation): `id` is the uuid string. */
