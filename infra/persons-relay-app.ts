@@ -1,11 +1,12 @@
 /**
  * Composes the persons-relay stacks onto an app: the core stack, the monitoring stack, and the cdk-nag
- * AwsSolutions checks (v3: a policy-validation plugin; unacknowledged findings fail synth).
+ * AwsSolutions checks plus persons-relay's own pack (v3: a policy-validation plugin; unacknowledged findings fail synth).
  */
 import type { App, Environment } from 'aws-cdk-lib';
 import { Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type InfraConfig, infraConfigFromContext } from './config.ts';
+import { PersonsRelayChecks } from './nag.ts';
 import { PersonsRelayMonitoringStack } from './stacks/monitoring-stack.ts';
 import { PersonsRelayStack } from './stacks/persons-relay-stack.ts';
 
@@ -19,7 +20,7 @@ export interface PersonsRelayStacks {
 export interface AddPersonsRelayOptions {
   /** @default - read from the app's context (infra/config.ts) */
   readonly config?: InfraConfig;
-  /** Register cdk-nag's AwsSolutionsChecks on the app. @default true */
+  /** Register cdk-nag's AwsSolutionsChecks (and {@link PersonsRelayChecks}) on the app. @default true */
   readonly nag?: boolean;
 }
 
@@ -53,7 +54,7 @@ export function addPersonsRelay(
   // Names, not references, connect the stacks; deploy the core first so the alarms find their metrics' owners.
   monitoring.addStackDependency(core);
   if (options.nag ?? true) {
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new PersonsRelayChecks(app));
   }
   return { core, monitoring };
 }

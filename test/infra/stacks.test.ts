@@ -1,0 +1,609 @@
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RETRY_DESIGN } from '../../infra/stacks/persons-relay-stack.ts';
+import {
+  buildRelay,
+  type CfnResourceJson,
+  FULL_CONTEXT,
+  type RelayFixture,
+  refId,
+  removeDir,
+  resourcesOf,
+} from './fixtures.ts';
+
+const IMPORTED_SECRET_ARN =
+  'arn:aws:secretsmanager:eu-west-1:123456789012:secret:persons-relay/posthog-AbC123';
+
+// One app per configuration, shared by every test below (synth is the slow part).
+const full: RelayFixture = buildRelay({ ...FULL_CONTEXT, posthogSecretArn: IMPORTED_SECRET_ARN });
+const bare: RelayFixture = buildRelay({});
+afterAll(() => {
+  removeDir(full.outdir);
+  removeDir(bare.outdir);
+});
+
+const fixtures = { full, bare } as const;
+
+interface QueueProps {
+  QueueName?: string;
+  SqsManagedSseEnabled?: boolean;
+  KmsMasterKeyId?: unknown;
+  VisibilityTimeout?: number;
+  MessageRetentionPeriod?: number;
+  RedrivePolicy?: { deadLetterTargetArn: unknown; maxReceiveCount: number };
+  RedriveAllowPolicy?: { redrivePermission: string; sourceQueueArns: unknown[] };
+  FifoQueue?: boolean;
+}
+const props = <T>(resource: CfnResourceJson): T => (resource.Properties ?? {}) as T;
+
+describe.each(Object.entries(fixtures))('queues (%s config)', (_name, fixture) => {
+  const queues = resourcesOf(fixture.core, 'AWS::SQS::Queue');
+  const policies = Object.values(resourcesOf(fixture.core, 'AWS::SQS::QueuePolicy'));
+
+  it('encrypts every queue with SSE-SQS', () => {
+    expect(Object.keys(queues).length).toBeGreaterThanOrEqual(4);
+    for (const queue of Object.values(queues)) {
+      expect(props<QueueProps>(queue).SqsManagedSseEnabled).toBe(true);
+      expect(props<QueueProps>(queue).KmsMasterKeyId).toBeUndefined();
+    }
+  });
+
+  it('denies non-TLS access on every queue (enforceSSL)', () => {
+    for (const id of Object.keys(queues)) {
+      const policy = policies.find((p) =>
+        (props<{ Queues: unknown[] }>(p).Queues ?? []).some((q) => refId(q) === id),
+      );
+      expect(policy, `queue policy of ${id}`).toBeDefined();
+      const statements = props<{ PolicyDocument: { Statement: Record<string, unknown>[] } }>(
+        policy as CfnResourceJson,
+      ).PolicyDocument.Statement;
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Effect: 'Deny',
+          Action: 'sqs:*',
+          Principal: { AWS: '*' },
+          Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        }),
+      );
+    }
+  });
+
+  it('gives every source queue a DLQ with maxReceiveCount from the retry design, longer DLQ retention and a redrive-allow policy back to the source', () => {
+    const sources = Object.entries(queues).filter(([, q]) => props<QueueProps>(q).RedrivePolicy);
+    expect(sources).toHaveLength(2);
+    for (const [, source] of sources) {
+      const s = props<QueueProps>(source);
+      expect(s.RedrivePolicy?.maxReceiveCount).toBe(RETRY_DESIGN.maxReceiveCount);
+      const dlqId = refId(s.RedrivePolicy?.deadLetterTargetArn);
+      const dlq = props<QueueProps>(queues[dlqId ?? ''] as CfnResourceJson);
+      expect(dlq.QueueName).toBe(
+        s.QueueName?.replace(/(\.fifo)?$/, (fifo) => `-dlq${fifo}`) ?? 'missing',
+      );
+      expect(dlq.FifoQueue).toBe(s.FifoQueue);
+      expect(dlq.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+      expect(dlq.MessageRetentionPeriod ?? 0).toBeGreaterThan(s.MessageRetentionPeriod ?? 345_600);
+      expect(dlq.RedriveAllowPolicy?.redrivePermission).toBe('byQueue');
+      expect(JSON.stringify(dlq.RedriveAllowPolicy?.sourceQueueArns)).toContain(`:${s.QueueName}"`);
+    }
+    // Every queue is a source with a DLQ, a DLQ of a source, or (with routing) the EventBridge targets' DLQ.
+    const dlqIds = new Set(
+      sources.map(([, q]) => refId(props<QueueProps>(q).RedrivePolicy?.deadLetterTargetArn)),
+    );
+    const targetDlqIds = new Set(
+      Object.values(resourcesOf(fixture.core, 'AWS::Events::Rule')).flatMap((rule) =>
+        props<{ Targets: { DeadLetterConfig?: { Arn: unknown } }[] }>(rule).Targets.map((t) =>
+          refId(t.DeadLetterConfig?.Arn),
+        ),
+      ),
+    );
+    for (const id of Object.keys(queues)) {
+      const isSource = sources.some(([sourceId]) => sourceId === id);
+      expect(isSource || dlqIds.has(id) || targetDlqIds.has(id), id).toBe(true);
+    }
+  });
+
+  it('sets each visibility timeout to at least 6× its function timeout', () => {
+    const functions = resourcesOf(fixture.core, 'AWS::Lambda::Function');
+    const mappings = Object.values(resourcesOf(fixture.core, 'AWS::Lambda::EventSourceMapping'));
+    expect(mappings).toHaveLength(2);
+    for (const mapping of mappings) {
+      const m = props<{ EventSourceArn: unknown; FunctionName: unknown }>(mapping);
+      const queue = props<QueueProps>(queues[refId(m.EventSourceArn) ?? ''] as CfnResourceJson);
+      const fn = props<{ Timeout: number }>(
+        functions[refId(m.FunctionName) ?? ''] as CfnResourceJson,
+      );
+      expect(fn.Timeout).toBeGreaterThan(0);
+      expect(queue.VisibilityTimeout ?? 30).toBeGreaterThanOrEqual(6 * fn.Timeout);
+    }
+  });
+});
+
+describe('lanes', () => {
+  const { core } = full;
+
+  it('makes the changes lane a high-throughput FIFO queue with content-based deduplication', () => {
+    core.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'PersonsRelay-changes.fifo',
+      FifoQueue: true,
+      ContentBasedDeduplication: true,
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
+    });
+    core.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'PersonsRelay-deletions',
+      FifoQueue: Match.absent(),
+    });
+  });
+
+  it('reports batch item failures with a maximum concurrency equal to POSTHOG_RATE_INSTANCES', () => {
+    const functions = resourcesOf(core, 'AWS::Lambda::Function');
+    for (const mapping of Object.values(resourcesOf(core, 'AWS::Lambda::EventSourceMapping'))) {
+      const m = props<{
+        FunctionName: unknown;
+        FunctionResponseTypes: string[];
+        ScalingConfig: { MaximumConcurrency: number };
+        Enabled: boolean;
+      }>(mapping);
+      expect(m.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+      expect(m.Enabled).toBe(true);
+      const env = props<{ Environment: { Variables: Record<string, unknown> } }>(
+        functions[refId(m.FunctionName) ?? ''] as CfnResourceJson,
+      ).Environment.Variables;
+      expect(m.ScalingConfig.MaximumConcurrency).toBe(Number(env.POSTHOG_RATE_INSTANCES));
+    }
+  });
+
+  it('coalesces deletions (batch 1000, 30 s window, concurrency 3) and keeps changes at FIFO limits (batch 10, no window, concurrency 8)', () => {
+    core.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 1000,
+      MaximumBatchingWindowInSeconds: 30,
+      ScalingConfig: { MaximumConcurrency: 3 },
+    });
+    core.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: Match.absent(),
+      ScalingConfig: { MaximumConcurrency: 8 },
+    });
+  });
+
+  it('runs both functions on nodejs22.x, arm64, with active tracing and explicit memory', () => {
+    const functions = Object.values(resourcesOf(core, 'AWS::Lambda::Function'));
+    expect(functions).toHaveLength(2);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        MemorySize: 512,
+        TracingConfig: { Mode: 'Active' },
+      });
+    }
+  });
+
+  it('passes the contract-E configuration as environment, never the key', () => {
+    for (const [lane, name] of [
+      ['deletions', 'PersonsRelay-apply-deletions'],
+      ['changes', 'PersonsRelay-apply-changes'],
+    ] as const) {
+      core.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: name,
+        Environment: {
+          Variables: Match.objectLike({
+            LANE: lane,
+            POSTHOG_HOST: 'https://eu.posthog.com',
+            POSTHOG_PROJECT_ID: '4242',
+            POSTHOG_SECRET_ID: IMPORTED_SECRET_ARN,
+            POSTHOG_RATE_DELETE_PER_MINUTE: '480',
+            POSTHOG_RATE_DELETE_PER_HOUR: '4800',
+            POSTHOG_RATE_OTHER_PER_MINUTE: '240',
+            POSTHOG_RATE_INSTANCES: lane === 'deletions' ? '3' : '8',
+            QUEUE_URL: Match.anyValue(),
+            DLQ_URL: Match.anyValue(),
+            SECRET_MAX_AGE_SECONDS: '300',
+            RETRY_BASE_DELAY_SECONDS: String(RETRY_DESIGN.baseDelaySeconds),
+            RETRY_MAX_DELAY_SECONDS: String(RETRY_DESIGN.maxDelaySeconds),
+            POWERTOOLS_SERVICE_NAME: `persons-relay-${lane}`,
+            POWERTOOLS_METRICS_NAMESPACE: 'PersonsRelay',
+            POWERTOOLS_LOG_LEVEL: 'INFO',
+            NODE_OPTIONS: '--enable-source-maps',
+          }),
+        },
+      });
+    }
+  });
+
+  it('deploys the event sources disabled, with a warning, when no project id is configured', () => {
+    for (const mapping of Object.values(
+      resourcesOf(bare.core, 'AWS::Lambda::EventSourceMapping'),
+    )) {
+      expect(mapping.Properties?.Enabled).toBe(false);
+    }
+    Annotations.fromStack(bare.stacks.core).hasWarning(
+      '/PersonsRelay',
+      Match.stringLikeRegexp('posthogProjectId is not set'),
+    );
+  });
+});
+
+describe('IAM', () => {
+  interface Statement {
+    Effect: string;
+    Action: string | string[];
+    Resource: unknown;
+  }
+  const statementsOf = (fixture: RelayFixture) =>
+    Object.entries(resourcesOf(fixture.core, 'AWS::IAM::Policy')).map(([id, policy]) => ({
+      id,
+      roles: props<{ Roles: unknown[] }>(policy).Roles.map(refId),
+      statements: props<{ PolicyDocument: { Statement: Statement[] } }>(policy).PolicyDocument
+        .Statement,
+    }));
+  const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+
+  it('grants each function exactly: logs on its log group, X-Ray, consume on its queue, send on its DLQ, read on the secret', () => {
+    for (const fixture of [full, bare]) {
+      const queues = resourcesOf(fixture.core, 'AWS::SQS::Queue');
+      const policies = statementsOf(fixture);
+      expect(policies).toHaveLength(2);
+      for (const { statements } of policies) {
+        const byActions = Object.fromEntries(
+          statements.map((s) => [actions(s).sort().join(','), s.Resource]),
+        );
+        expect(Object.keys(byActions).sort()).toEqual(
+          [
+            'logs:CreateLogStream,logs:PutLogEvents',
+            'xray:PutTelemetryRecords,xray:PutTraceSegments',
+            'sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage',
+            'sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage',
+            'secretsmanager:DescribeSecret,secretsmanager:GetSecretValue',
+          ].sort(),
+        );
+        const consumed =
+          queues[
+            refId(
+              byActions[
+                'sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage'
+              ],
+            ) ?? ''
+          ];
+        const sentTo =
+          queues[refId(byActions['sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage']) ?? ''];
+        // The queue it sends to is the DLQ of the queue it consumes.
+        expect(
+          refId(props<QueueProps>(consumed as CfnResourceJson).RedrivePolicy?.deadLetterTargetArn),
+        ).toBe(refId(byActions['sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:SendMessage']));
+        expect(sentTo).toBeDefined();
+      }
+    }
+  });
+
+  it('uses "*" only for the X-Ray actions, which have no resource-level permissions', () => {
+    for (const fixture of [full, bare]) {
+      for (const { statements } of statementsOf(fixture)) {
+        for (const statement of statements) {
+          for (const action of actions(statement)) expect(action).not.toContain('*');
+          if (statement.Resource === '*') {
+            expect(actions(statement).every((a) => a.startsWith('xray:'))).toBe(true);
+          }
+        }
+      }
+    }
+  });
+
+  it('attaches no managed policies to the execution roles', () => {
+    for (const role of Object.values(resourcesOf(full.core, 'AWS::IAM::Role'))) {
+      expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  it('scopes secret reads to the imported secret ARN, or to the created secret', () => {
+    const secretStatements = (fixture: RelayFixture) =>
+      statementsOf(fixture).flatMap(({ statements }) =>
+        statements.filter((s) => actions(s).includes('secretsmanager:GetSecretValue')),
+      );
+    for (const s of secretStatements(full)) expect(s.Resource).toBe(IMPORTED_SECRET_ARN);
+    const created = Object.keys(resourcesOf(bare.core, 'AWS::SecretsManager::Secret'));
+    expect(created).toHaveLength(1);
+    for (const s of secretStatements(bare)) expect(refId(s.Resource)).toBe(created[0]);
+    full.core.resourceCountIs('AWS::SecretsManager::Secret', 0);
+  });
+
+  it('accepts a partial secret ARN with the Secrets Manager suffix wildcard', () => {
+    const partial = buildRelay({
+      posthogSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:persons-relay',
+    });
+    try {
+      partial.core.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+              Resource: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:persons-relay-??????',
+            }),
+          ]),
+        },
+      });
+    } finally {
+      removeDir(partial.outdir);
+    }
+  });
+});
+
+describe('secret handling', () => {
+  // Key-like values: PostHog personal keys (phx_), project tokens (phc_), and any literal secret string.
+  const KEY_LIKE = /phx_[A-Za-z0-9]{8}|phc_[A-Za-z0-9]{8}|"SecretString"|"SecretStringTemplate"/;
+
+  it('puts no key-like value in any template', () => {
+    // The pattern does catch a key or a literal secret value (so this test can fail).
+    expect(JSON.stringify({ SecretString: 'x' })).toMatch(KEY_LIKE);
+    expect('phx_0123456789abcdefghij').toMatch(KEY_LIKE);
+    for (const fixture of [full, bare]) {
+      for (const template of [fixture.core, fixture.monitoring]) {
+        expect(JSON.stringify(template.toJSON())).not.toMatch(KEY_LIKE);
+      }
+    }
+  });
+
+  it('creates the secret with a value generated at deploy time, not in the template', () => {
+    bare.core.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: {},
+      SecretString: Match.absent(),
+    });
+  });
+
+  it('passes only the secret id to the functions, under no key-like variable name', () => {
+    for (const fixture of [full, bare]) {
+      for (const fn of Object.values(resourcesOf(fixture.core, 'AWS::Lambda::Function'))) {
+        const vars = Object.keys(
+          props<{ Environment: { Variables: Record<string, unknown> } }>(fn).Environment.Variables,
+        );
+        expect(vars.filter((v) => /KEY|TOKEN|PASSWORD/.test(v))).toEqual([]);
+        expect(vars).toContain('POSTHOG_SECRET_ID');
+      }
+    }
+  });
+});
+
+describe('producers and routing', () => {
+  const { core } = full;
+
+  it('lets the configured accounts and principals send to both lanes', () => {
+    for (const queueName of ['PersonsRelay-deletions', 'PersonsRelay-changes.fifo']) {
+      const queueId = Object.entries(resourcesOf(core, 'AWS::SQS::Queue')).find(
+        ([, q]) => props<QueueProps>(q).QueueName === queueName,
+      )?.[0];
+      core.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queueId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            {
+              Sid: 'AllowProducers',
+              Effect: 'Allow',
+              Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+              Principal: {
+                AWS: [
+                  {
+                    'Fn::Join': [
+                      '',
+                      ['arn:', { Ref: 'AWS::Partition' }, ':iam::111111111111:root'],
+                    ],
+                  },
+                  {
+                    'Fn::Join': [
+                      '',
+                      ['arn:', { Ref: 'AWS::Partition' }, ':iam::222222222222:root'],
+                    ],
+                  },
+                  'arn:aws:iam::333333333333:role/crm-sync',
+                ],
+              },
+              Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
+            },
+          ]),
+        },
+      });
+    }
+  });
+
+  it('grants producers nothing when none are configured', () => {
+    expect(JSON.stringify(bare.core.toJSON())).not.toContain('AllowProducers');
+  });
+
+  it('outputs the queue URLs and ARNs', () => {
+    for (const output of [
+      'DeletionsQueueUrl',
+      'DeletionsQueueArn',
+      'ChangesQueueUrl',
+      'ChangesQueueArn',
+      'DeletionsDeadLetterQueueUrl',
+      'ChangesDeadLetterQueueUrl',
+      'PostHogSecretArn',
+    ]) {
+      full.core.hasOutput(output, { Value: Match.anyValue() });
+    }
+  });
+
+  interface RulePattern {
+    'detail-type': string[];
+    detail?: Record<string, { exists: boolean }[]>;
+  }
+  const rules = Object.values(resourcesOf(core, 'AWS::Events::Rule')).map((rule) =>
+    props<{
+      EventBusName: string;
+      EventPattern: RulePattern;
+      Targets: { Arn: unknown; SqsParameters?: { MessageGroupId: string } }[];
+    }>(rule),
+  );
+  const matches = (pattern: RulePattern, event: { 'detail-type': string; detail: object }) =>
+    pattern['detail-type'].includes(event['detail-type']) &&
+    Object.entries(pattern.detail ?? {}).every(
+      ([field, [condition]]) => field in event.detail === condition?.exists,
+    );
+
+  it('routes deletions to the standard queue and changes to the FIFO queue with a per-person group id from the event', () => {
+    expect(rules.every((r) => r.EventBusName === 'crm-events')).toBe(true);
+    const groupIds = rules.flatMap((r) => r.Targets.map((t) => t.SqsParameters?.MessageGroupId));
+    expect(groupIds.sort()).toEqual(
+      [
+        undefined,
+        '$.detail.distinctId',
+        '$.detail.uuid',
+        '$.detail.survivorDistinctId',
+        'unkeyed',
+      ].sort(),
+    );
+    const cases = [
+      { 'detail-type': 'person.split', detail: { distinctId: 'a', mainDistinctId: 'a' } },
+      { 'detail-type': 'person.properties.update', detail: { uuid: 'u', set: {} } },
+      {
+        'detail-type': 'person.merge',
+        detail: { survivorDistinctId: 's', mergedDistinctIds: ['m'] },
+      },
+      { 'detail-type': 'person.properties.update', detail: { distinctId: 'a', uuid: 'u' } },
+      { 'detail-type': 'person.split', detail: {} },
+    ];
+    const expected = [
+      '$.detail.distinctId',
+      '$.detail.uuid',
+      '$.detail.survivorDistinctId',
+      '$.detail.distinctId',
+      'unkeyed',
+    ];
+    cases.forEach((event, index) => {
+      const matching = rules.filter((r) => matches(r.EventPattern, event));
+      // Exactly one rule per event: never dropped, never delivered twice.
+      expect(matching, JSON.stringify(event)).toHaveLength(1);
+      expect(matching[0]?.Targets[0]?.SqsParameters?.MessageGroupId).toBe(expected[index]);
+    });
+    const deletes = rules.filter((r) =>
+      matches(r.EventPattern, { 'detail-type': 'persons.delete', detail: { distinctIds: ['a'] } }),
+    );
+    expect(deletes).toHaveLength(1);
+    expect(deletes[0]?.Targets[0]?.SqsParameters).toBeUndefined();
+  });
+
+  it('creates no rules without an event bus', () => {
+    bare.core.resourceCountIs('AWS::Events::Rule', 0);
+  });
+});
+
+describe('alarms and dashboard', () => {
+  interface AlarmProps {
+    AlarmName?: string;
+    MetricName?: string;
+    Namespace?: string;
+    Dimensions?: { Name: string; Value: string }[];
+    Threshold: number;
+    ComparisonOperator: string;
+    EvaluationPeriods: number;
+    DatapointsToAlarm?: number;
+    TreatMissingData: string;
+    AlarmActions: unknown[];
+    OKActions: unknown[];
+    Metrics?: { Expression?: string; Period?: number }[];
+  }
+  const alarms = (fixture: RelayFixture) =>
+    Object.entries(resourcesOf(fixture.monitoring, 'AWS::CloudWatch::Alarm')).map(([id, a]) => ({
+      id,
+      ...props<AlarmProps>(a),
+    }));
+  const queueNames = (fixture: RelayFixture) =>
+    Object.values(resourcesOf(fixture.core, 'AWS::SQS::Queue')).map(
+      (q) => props<QueueProps>(q).QueueName,
+    );
+
+  it('alarms on any message in each DLQ (including the routing DLQ), by the real queue names', () => {
+    const dlqAlarms = alarms(full).filter((a) => a.id.includes('DeadLetterQueueNotEmpty'));
+    expect(dlqAlarms).toHaveLength(3);
+    for (const alarm of dlqAlarms) {
+      expect(alarm).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+      });
+      expect(queueNames(full)).toContain(alarm.Dimensions?.[0]?.Value);
+      expect(alarm.Dimensions?.[0]?.Value).toMatch(/dlq/);
+    }
+  });
+
+  it('alarms on the age of the oldest message at the configured threshold (default 1 hour)', () => {
+    const age = (fixture: RelayFixture) =>
+      alarms(fixture).filter((a) => a.MetricName === 'ApproximateAgeOfOldestMessage');
+    expect(age(full).map((a) => a.Threshold)).toEqual([1800, 1800]);
+    expect(age(bare).map((a) => a.Threshold)).toEqual([3600, 3600]);
+    for (const alarm of age(full)) {
+      expect(alarm.ComparisonOperator).toBe('GreaterThanThreshold');
+      expect(['PersonsRelay-deletions', 'PersonsRelay-changes.fifo']).toContain(
+        alarm.Dimensions?.[0]?.Value,
+      );
+    }
+  });
+
+  it('alarms on function errors and throttles of both functions', () => {
+    for (const metric of ['Errors', 'Throttles']) {
+      const matching = alarms(full).filter((a) => a.MetricName === metric);
+      expect(matching.map((a) => a.Dimensions?.[0]?.Value).sort()).toEqual([
+        'PersonsRelay-apply-changes',
+        'PersonsRelay-apply-deletions',
+      ]);
+      for (const alarm of matching) {
+        expect(alarm).toMatchObject({ Namespace: 'AWS/Lambda', Threshold: 1 });
+      }
+    }
+  });
+
+  it('alarms on PostHog throttling from the EMF metric', () => {
+    const [throttled] = alarms(full).filter((a) => a.id.startsWith('MonitoringPostHogThrottled'));
+    expect(throttled).toMatchObject({
+      Threshold: 10,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(throttled?.Metrics?.[0]).toMatchObject({
+      Expression: 'SELECT SUM(PostHogThrottled) FROM "PersonsRelay"',
+      Period: 300,
+    });
+  });
+
+  it('sends every alarm and its recovery to the SNS topic, with the email subscription only when configured', () => {
+    const topicId = Object.keys(resourcesOf(full.monitoring, 'AWS::SNS::Topic'))[0];
+    const all = alarms(full);
+    expect(all).toHaveLength(3 + 2 * 3 + 1);
+    for (const alarm of all) {
+      expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(alarm.OKActions).toEqual([{ Ref: topicId }]);
+    }
+    full.monitoring.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+    });
+    bare.monitoring.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  it('shares no CloudFormation exports between the stacks', () => {
+    expect(JSON.stringify(full.monitoring.toJSON())).not.toContain('Fn::ImportValue');
+  });
+
+  it('graphs the EMF metrics (applied, retried, rejected by reason, calls by endpoint) and the queues', () => {
+    const dashboards = Object.values(resourcesOf(full.monitoring, 'AWS::CloudWatch::Dashboard'));
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.stringify(dashboards[0]?.Properties?.DashboardBody);
+    for (const metric of [
+      'MessagesApplied',
+      'MessagesRetried',
+      'MessagesRejected',
+      'PostHogCalls',
+      'PostHogThrottled',
+      'PersonsDeleted',
+      'ApproximateAgeOfOldestMessage',
+      'PersonsRelay-changes-dlq.fifo',
+      'PersonsRelay-apply-deletions',
+    ]) {
+      expect(body).toContain(metric);
+    }
+  });
+});
