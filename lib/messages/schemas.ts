@@ -292,7 +292,11 @@ export const PersonsDeleteCommandSchema = z
     ...commandFields,
     data: PersonsDeleteDataSchema,
   })
-  .meta({ title: 'persons.delete', description: 'Delete persons. Version 1.' });
+  .meta({
+    title: 'persons.delete',
+    description:
+      'Delete persons. Version 1. At least one id in data.distinctIds or data.personUuids, at most 10000 together.',
+  });
 
 /** `person.split`: split distinct ids off a person. Changes lane. */
 export const PersonSplitCommandSchema = z
