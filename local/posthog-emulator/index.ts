@@ -101,7 +101,7 @@ export const startPostHogEmulator = async (
 ): Promise<PostHogEmulator> => {
   const projectId = options.projectId ?? 1;
   const timeScale = options.timeScale ?? 1;
-  const clock = new ScaledClock(timeScale);
+  const clock = new ScaledClock(timeScale, options.now ?? Date.now);
   const store = new EmulatorStore();
   const projectToken = options.projectToken ?? DEFAULT_PROJECT_TOKEN;
   store.addTeam(projectId, projectToken);

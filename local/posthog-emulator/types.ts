@@ -124,6 +124,11 @@ export interface PostHogEmulatorOptions {
   projectToken?: string;
   /** Property keys hidden by property-level access control: stripped from every shape and not writable. */
   restrictedProperties?: string[];
+  /**
+   * The real clock behind rate-limit windows (epoch ms), injectable so a test can step time instead of sleeping.
+   * Default `Date.now`. Delayed effects still use real timers (use `flush()` for those).
+   */
+  now?: () => number;
   /** The user the personal keys belong to, as shown in activity entries. */
   user?: { first_name: string; email: string };
 }

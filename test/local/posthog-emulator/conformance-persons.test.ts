@@ -698,7 +698,7 @@ describe('PostHog emulator conformance: persons (section 12, #1–#41)', () => {
     expect(before).toEqual({ a: 1 });
     expect(ph.state.personByUuid(p?.uuid ?? '')?.properties).toEqual({ a: 1, foo: 'bar', n: 3 });
     const sets = ph.state.events.filter((e) => e.event === '$set');
-    expect(sets.map((e) => [e.distinctId, e.properties.$set])).toEqual([
+    expect(sets.map((e) => [e.distinctId, e.properties['$set']])).toEqual([
       ['some_distinct_id', { foo: 'bar' }],
       ['some_distinct_id', { n: 3 }],
     ]);
@@ -798,7 +798,7 @@ describe('PostHog emulator conformance: persons (section 12, #1–#41)', () => {
     expect(res.json).toEqual({ success: true });
     expect(unknown.status).toBe(404);
     const event = ph.state.events.find((e) => e.event === '$delete_person_property');
-    expect(event?.properties.$unset).toEqual(['foo']);
+    expect(event?.properties['$unset']).toEqual(['foo']);
     expect(ph.state.personByUuid(p?.uuid ?? '')?.properties).toEqual({ bar: 2 });
   });
 
