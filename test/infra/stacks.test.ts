@@ -149,7 +149,7 @@ describe('lanes', () => {
       const env = props<{ Environment: { Variables: Record<string, unknown> } }>(
         functions[refId(m.FunctionName) ?? ''] as CfnResourceJson,
       ).Environment.Variables;
-      expect(m.ScalingConfig.MaximumConcurrency).toBe(Number(env.POSTHOG_RATE_INSTANCES));
+      expect(m.ScalingConfig.MaximumConcurrency).toBe(Number(env['POSTHOG_RATE_INSTANCES']));
     }
   });
 
@@ -216,7 +216,7 @@ describe('lanes', () => {
     for (const mapping of Object.values(
       resourcesOf(bare.core, 'AWS::Lambda::EventSourceMapping'),
     )) {
-      expect(mapping.Properties?.Enabled).toBe(false);
+      expect(mapping.Properties?.['Enabled']).toBe(false);
     }
     Annotations.fromStack(bare.stacks.core).hasWarning(
       '/PersonsRelay',
@@ -292,7 +292,7 @@ describe('IAM', () => {
 
   it('attaches no managed policies to the execution roles', () => {
     for (const role of Object.values(resourcesOf(full.core, 'AWS::IAM::Role'))) {
-      expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties?.['ManagedPolicyArns']).toBeUndefined();
     }
   });
 
@@ -591,7 +591,7 @@ describe('alarms and dashboard', () => {
   it('graphs the EMF metrics (applied, retried, rejected by reason, calls by endpoint) and the queues', () => {
     const dashboards = Object.values(resourcesOf(full.monitoring, 'AWS::CloudWatch::Dashboard'));
     expect(dashboards).toHaveLength(1);
-    const body = JSON.stringify(dashboards[0]?.Properties?.DashboardBody);
+    const body = JSON.stringify(dashboards[0]?.Properties?.['DashboardBody']);
     for (const metric of [
       'MessagesApplied',
       'MessagesRetried',
