@@ -4,6 +4,7 @@
  */
 export { ILLEGAL_DISTINCT_IDS, isIllegalDistinctId } from './illegal-ids.ts';
 export { describeIssue, formatPath, type JsonPath } from './issues.ts';
+export { commandJsonSchemas, jsonSchemaFileName, renderJsonSchema } from './json-schema.ts';
 export {
   type CommandLane,
   laneOf,
