@@ -223,18 +223,18 @@ export class PostHogClient {
     o: RequestOptions = {},
   ): Promise<{ queued: true }> {
     const id = personRef(person);
-    const payload: Record<string, unknown> = {};
+    const payload: { main_distinct_id?: string; distinct_ids_to_split?: string[] } = {};
     if (body.mainDistinctId !== undefined && body.distinctIdsToSplit !== undefined) {
       throw new TypeError('split: mainDistinctId cannot be combined with distinctIdsToSplit');
     }
-    if (body.mainDistinctId !== undefined) payload['main_distinct_id'] = body.mainDistinctId;
+    if (body.mainDistinctId !== undefined) payload.main_distinct_id = body.mainDistinctId;
     if (body.distinctIdsToSplit !== undefined) {
       if (body.distinctIdsToSplit.length === 0) {
         throw new TypeError(
           'split: distinctIdsToSplit must not be empty (omit it to split every id)',
         );
       }
-      payload['distinct_ids_to_split'] = body.distinctIdsToSplit;
+      payload.distinct_ids_to_split = body.distinctIdsToSplit;
     }
     await this.#request(
       {
@@ -760,8 +760,10 @@ export class PostHogClient {
    * await client.mergeDangerously({ survivorDistinctId: 'crm-1', mergedDistinctId: 'crm-2' });
    */
   async mergeDangerously(args: MergeArgs, o: RequestOptions = {}): Promise<void> {
-    const properties: Record<string, JsonValue> = { alias: args.mergedDistinctId };
-    if (args.set !== undefined) properties['$set'] = args.set;
+    const properties: Record<string, JsonValue> = {
+      alias: args.mergedDistinctId,
+      ...(args.set === undefined ? {} : { $set: args.set }),
+    };
     await this.capture(
       {
         event: '$merge_dangerously',
@@ -1047,9 +1049,10 @@ export class PostHogClient {
     const headers: Record<string, string> = {
       accept: spec.response === 'text' ? 'text/csv, text/plain, */*' : 'application/json',
       'user-agent': 'persons-relay',
+      // The personal key goes only to the API host; capture carries the project token in its body.
+      ...(spec.auth === 'personal' ? { authorization: `Bearer ${this.#personalApiKey}` } : {}),
+      ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
     };
-    if (spec.auth === 'personal') headers['authorization'] = `Bearer ${this.#personalApiKey}`;
-    if (spec.body !== undefined) headers['content-type'] = 'application/json';
     const started = this.#now();
     let status = 0;
     try {

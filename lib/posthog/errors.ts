@@ -301,13 +301,21 @@ export function parseErrorBody(body: unknown): ErrorEnvelope {
     return text === '' ? {} : { detail: text.slice(0, 300) };
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return {};
-  const o = body as Record<string, unknown>;
+  // Known fields by name; the rest is scanned below for DRF field dicts.
+  const o = body as {
+    type?: unknown;
+    code?: unknown;
+    detail?: unknown;
+    error?: unknown;
+    message?: unknown;
+    attr?: unknown;
+    status?: unknown;
+  };
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-  let type = str(o['type']);
-  let code = str(o['code']);
-  let detail = str(o['detail']) ?? str(o['error']) ?? str(o['message']);
-  const attr =
-    typeof o['attr'] === 'string' || o['attr'] === null ? (o['attr'] as string | null) : undefined;
+  let type = str(o.type);
+  let code = str(o.code);
+  let detail = str(o.detail) ?? str(o.error) ?? str(o.message);
+  const attr = typeof o.attr === 'string' || o.attr === null ? o.attr : undefined;
   // update_property (and PATCH) build this 400 by hand with code and detail swapped:
   // {"attr":"value","code":"This field is required.","detail":"required","type":"validation_error"}
   if (
@@ -328,7 +336,7 @@ export function parseErrorBody(body: unknown): ErrorEnvelope {
       }
     }
   }
-  if (type === undefined && typeof o['status'] === 'number' && code !== undefined) {
+  if (type === undefined && typeof o.status === 'number' && code !== undefined) {
     type = 'capture_error';
   }
   return compact({ type, code, detail, attr });
