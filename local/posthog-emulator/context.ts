@@ -12,6 +12,7 @@ export interface ResolvedSettings {
   ingestionDelayMs: number;
   asyncDeleteDelayMs: number;
   bulkDeleteMode: 'sync' | 'async';
+  funnelRoutes: 'legacy' | 'removed';
   user: { first_name: string; email: string };
 }
 

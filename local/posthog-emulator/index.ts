@@ -136,6 +136,7 @@ export const startPostHogEmulator = async (
       ingestionDelayMs: options.ingestionDelayMs ?? 0,
       asyncDeleteDelayMs: options.asyncDeleteDelayMs ?? 0,
       bulkDeleteMode: options.bulkDeleteMode ?? 'sync',
+      funnelRoutes: options.funnelRoutes ?? 'legacy',
       user: options.user ?? { first_name: 'Emulator', email: 'emulator@example.com' },
     },
     restricted: new Set(options.restrictedProperties ?? []),

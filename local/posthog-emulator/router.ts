@@ -160,9 +160,14 @@ export const matchApiPath = (pathname: string): ApiPath | null => {
 };
 
 /** Resolve the persons action for `rest`; 404 when nothing matches (DRF's `[^/.]+` lookup). */
-export const resolveAction = (rest: string): RouteAction => {
+export const resolveAction = (
+  rest: string,
+  funnelRoutes: 'legacy' | 'removed' = 'legacy',
+): RouteAction => {
   if (rest === '') return { ...LIST };
-  const list = LIST_ROUTES[rest];
+  const removed =
+    funnelRoutes === 'removed' && (rest === 'funnel' || rest === 'funnel/correlation');
+  const list = removed ? undefined : LIST_ROUTES[rest];
   if (list) return { ...list };
   const parts = rest.split('/');
   const id = parts[0] ?? '';

@@ -70,7 +70,7 @@ export const createRequestListener =
     entry.endpoint = isCapture ? (trimmed === '/batch' ? 'batch' : 'capture') : 'unknown';
     if (api) {
       try {
-        entry.endpoint = resolveAction(api.rest).endpoint;
+        entry.endpoint = resolveAction(api.rest, parts.ctx.settings.funnelRoutes).endpoint;
       } catch {
         entry.endpoint = 'unknown';
       }
@@ -173,7 +173,7 @@ const handle = async (
   }
   if (!api) throw notFound();
 
-  const action = resolveAction(api.rest);
+  const action = resolveAction(api.rest, ctx.settings.funnelRoutes);
   let teamId: number;
   if (api.teamSegment === null || api.teamSegment === '@current') teamId = ctx.settings.projectId;
   else if (/^\d+$/.test(api.teamSegment)) teamId = Number(api.teamSegment);

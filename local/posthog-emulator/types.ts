@@ -118,6 +118,12 @@ export interface PostHogEmulatorOptions {
   bulkDeleteMode?: 'sync' | 'async';
   seed?: EmulatorSeed;
   faults?: FaultOptions;
+  /**
+   * `legacy` (default): `persons/funnel/` and `persons/funnel/correlation/` exist (PostHog before mid-2026).
+   * `removed`: current PostHog, where they are gone: GET `funnel/` falls through to retrieve (400 "does not look like
+   * a personID"), POST `funnel/` is a 405 and `funnel/correlation/` is a 404 (§10, inferred).
+   */
+  funnelRoutes?: 'legacy' | 'removed';
   /** The default personal key value. Default `phx_emulator_demo_personal_api_key`. */
   personalApiKey?: string;
   /** The project token. Default `phc_emulator_demo_project_token`. */

@@ -259,6 +259,23 @@ describe('PostHog emulator conformance: funnel, correlation, throttles (section 
     expect(starList.status).toBe(200);
   });
 
+  it('#45 (removed) with funnelRoutes "removed" the routes behave as on current PostHog: 400, 405, 404', async () => {
+    // Prepare
+    const ph = await emulator({ funnelRoutes: 'removed' });
+    const api = apiClient(ph);
+
+    // Act
+    const getFunnel = await api('GET', `persons/funnel/?${funnelQuery({ funnel_step: 1 })}`);
+    const postFunnel = await api('POST', 'persons/funnel/', {});
+    const correlation = await api('GET', 'persons/funnel/correlation/');
+
+    // Assess
+    expect(getFunnel.status).toBe(400);
+    expect(getFunnel.json.detail).toContain('does not look like a personID');
+    expect(postFunnel.status).toBe(405);
+    expect(correlation.status).toBe(404);
+  });
+
   it('#46 test_clickhouse_burst_rate_limit/test_rate_limits_are_based_on_api_key_not_user: 6th request 429, per key', async () => {
     // Prepare
     const ph = await emulator({ rateLimits: { otherPerMinute: 5 } });

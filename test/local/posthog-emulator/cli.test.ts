@@ -1,0 +1,59 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGTERM');
+});
+
+describe('persons-relay emulator (CLI)', () => {
+  it('documents its flags', async () => {
+    // Act
+    const { stdout } = await run('node', ['bin/persons-relay.js', 'emulator', '--help']);
+
+    // Assess
+    for (const flag of ['--port', '--time-scale', '--seed-demo', '--bulk-delete-mode'])
+      expect(stdout).toContain(flag);
+  });
+
+  it('runs in the foreground, prints the base URL, project id and keys, serves the seeded API, and stops on SIGTERM', async () => {
+    // Prepare
+    const child = spawn(
+      'node',
+      ['bin/persons-relay.js', 'emulator', '--port', '0', '--seed-demo', '--time-scale', '60'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    children.push(child);
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = out.match(/base URL:\s+(http:\/\/127\.0\.0\.1:\d+)/);
+        if (match?.[1] && out.includes('project token')) resolve(match[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`emulator exited early with ${code}: ${out}`)));
+    });
+    const key = out.match(/personal API key:\s+(\S+)/)?.[1] ?? '';
+
+    // Act
+    const res = await fetch(`${url}/api/projects/1/persons/?include_total`, {
+      headers: { Authorization: `Bearer ${key}` },
+    });
+    const body = (await res.json()) as { count: number };
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => resolve(code)),
+    );
+    child.kill('SIGTERM');
+
+    // Assess
+    expect(out).toContain('project id:        1');
+    expect(out).toMatch(/project token:\s+phc_/);
+    expect(key).toMatch(/^phx_/);
+    expect(body.count).toBe(12);
+    expect(await exited).toBe(0);
+  });
+});
