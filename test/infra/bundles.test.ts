@@ -91,7 +91,7 @@ describe.each(functionNames)('bundle %s', (name) => {
       {
         encoding: 'utf8',
         env: {
-          PATH: process.env.PATH ?? '',
+          PATH: process.env['PATH'] ?? '',
           LANE: lane,
           POSTHOG_HOST: 'https://us.posthog.com',
           POSTHOG_PROJECT_ID: '1',

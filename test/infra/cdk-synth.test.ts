@@ -15,8 +15,8 @@ afterAll(() => {
 describe('npx cdk synth', () => {
   it('synthesises both stacks offline, without credentials, with real bundles and the nag gate', () => {
     const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? cdkHome,
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? cdkHome,
       CDK_HOME: cdkHome,
       CDK_DISABLE_CLI_TELEMETRY: 'true',
       CDK_DISABLE_VERSION_CHECK: '1',
