@@ -1,31 +1,121 @@
-import { DEMO_FUNNEL_EVENTS } from './posthog-emulator/demo-seed.ts';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { demoSeed, startPostHogEmulator } from './posthog-emulator/index.ts';
+import { buildBundles, bundlePath } from './runner/build.ts';
+import { formatReport, type PipelineReport } from './runner/report.ts';
+import { type PostHogTarget, startLocalStack } from './runner/stack.ts';
+import { listDeadLetters } from './sqs/dlq.ts';
+import { sendCommandLines } from './sqs/send-commands.ts';
 
-// Interim `npm start`: start the PostHog emulator with the demo seed, show what it serves, stop.
-// The runtime area replaces this with the full local pipeline.
-const emulator = await startPostHogEmulator({ seed: demoSeed() });
+// `npm start`: the whole pipeline on this machine. fauxqs + the PostHog emulator (demo seed, time scaled) +
+// both bundled handlers under the Lambda-like runner; sends examples/events.ndjson, waits until the queues
+// are drained, prints the report. `npm start -- --posthog-host <url>` aims the same pipeline at a real
+// PostHog project (key in POSTHOG_PERSONAL_API_KEY, POSTHOG_PROJECT_ID, POSTHOG_PROJECT_TOKEN).
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+const { values } = parseArgs({
+  options: {
+    'posthog-host': { type: 'string' },
+    file: { type: 'string', default: 'examples/events.ndjson' },
+    'time-scale': { type: 'string', default: '60' },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+
+const started = Date.now();
+const timeScale = Number(values['time-scale']);
+const buildStarted = Date.now();
+await buildBundles();
+const buildMs = Date.now() - buildStarted;
+
+const real = values['posthog-host'];
+const emulator = real
+  ? undefined
+  : await startPostHogEmulator({ seed: demoSeed(), timeScale, rateLimits: { enabled: true } });
+const target: PostHogTarget = emulator
+  ? {
+      host: emulator.url,
+      projectId: emulator.projectId,
+      personalApiKey: emulator.personalApiKey,
+      projectToken: emulator.projectToken,
+    }
+  : realTarget(real ?? '');
+
+// Against the emulator, one real second is `timeScale` PostHog seconds: the client's budgets and the SQS
+// retry delays shrink by the same factor (SQS counts whole seconds, so 1 s is the floor).
+const scaled = emulator !== undefined;
+const stack = await startLocalStack({
+  posthog: target,
+  modules: { deletions: bundlePath('deletions'), changes: bundlePath('changes') },
+  startPolling: false,
+  env: scaled
+    ? {
+        POSTHOG_RATE_DELETE_PER_MINUTE: String(480 * timeScale),
+        POSTHOG_RATE_DELETE_PER_HOUR: String(4800 * timeScale),
+        POSTHOG_RATE_OTHER_PER_MINUTE: String(240 * timeScale),
+        RETRY_BASE_DELAY_SECONDS: '1',
+        RETRY_MAX_DELAY_SECONDS: String(Math.max(1, Math.round(900 / timeScale))),
+      }
+    : {},
+  ...(values.verbose
+    ? { onFunctionOutput: (lane, line) => process.stdout.write(`[${lane}] ${line}\n`) }
+    : {}),
+});
+
+let exitCode = 0;
 try {
-  const api = `${emulator.url}/api/projects/${emulator.projectId}/persons`;
-  const headers = { Authorization: `Bearer ${emulator.personalApiKey}` };
-  const list = (await (await fetch(`${api}/?include_total`, { headers })).json()) as {
-    count: number;
+  const file = path.resolve(values.file);
+  const lines = (await readFile(file, 'utf8')).split('\n');
+  const { queues } = stack.sqs;
+  // Invalid lines are sent too (to the deletions queue), as a buggy producer would, to show the DLQ path.
+  const sent = await sendCommandLines(
+    stack.sqs.client,
+    lines,
+    { deletions: queues.deletions.url, changes: queues.changes.url },
+    { invalidTo: queues.deletions.url },
+  );
+  const processingStarted = Date.now();
+  stack.startPolling();
+  await stack.waitUntilDrained({ timeoutMs: 50_000 });
+  await emulator?.flush();
+  const report: PipelineReport = {
+    target: emulator ? `PostHog emulator ${emulator.url} (time ×${timeScale})` : target.host,
+    file: path.relative(process.cwd(), file),
+    sent,
+    observer: stack.observer,
+    deadLetters: {
+      deletions: await listDeadLetters(stack.sqs.client, queues.deletions.dlqUrl),
+      changes: await listDeadLetters(stack.sqs.client, queues.changes.dlqUrl),
+    },
+    ...(emulator
+      ? { requestLog: emulator.state.requestLog, persons: emulator.state.persons.length }
+      : {}),
+    buildMs,
+    processingMs: Date.now() - processingStarted,
+    elapsedMs: Date.now() - started,
   };
-  const events = encodeURIComponent(JSON.stringify(DEMO_FUNNEL_EVENTS));
-  const funnel = (await (
-    await fetch(`${api}/funnel/?funnel_step=3&events=${events}`, { headers })
-  ).json()) as { results: { count: number }[] };
-  const state = emulator.state;
-  console.log(
-    [
-      `PostHog emulator at ${emulator.url} (project ${emulator.projectId})`,
-      `  personal API key ${emulator.personalApiKey}, project token ${emulator.projectToken}`,
-      `  persons API  ${api}/  (list, retrieve, DELETE, bulk_delete, batch_by_distinct_ids, split,`,
-      '               update_property, delete_property, activity, cohorts, deletion_status, funnel, funnel/correlation)',
-      `  capture      ${emulator.url}/i/v0/e/ and ${emulator.url}/batch/`,
-      `  seeded: ${list.count} persons, ${state.events.length} events, ${state.cohorts.length} cohorts;` +
-        ` ${funnel.results[0]?.count ?? 0} persons completed the demo funnel`,
-    ].join('\n'),
+  process.stdout.write(formatReport(report));
+} catch (error) {
+  exitCode = 1;
+  process.stderr.write(
+    `npm start failed: ${error instanceof Error ? error.stack : String(error)}\n`,
   );
 } finally {
-  await emulator.close();
+  await stack.close();
+  await emulator?.close();
+}
+process.exit(exitCode);
+
+function realTarget(host: string): PostHogTarget {
+  const env = process.env;
+  const key = env['POSTHOG_PERSONAL_API_KEY'];
+  const projectId = env['POSTHOG_PROJECT_ID'];
+  if (!key || !projectId) {
+    process.stderr.write(
+      '--posthog-host needs POSTHOG_PERSONAL_API_KEY and POSTHOG_PROJECT_ID in the environment\n',
+    );
+    process.exit(2);
+  }
+  const token = env['POSTHOG_PROJECT_TOKEN'];
+  return { host, projectId, personalApiKey: key, ...(token ? { projectToken: token } : {}) };
 }

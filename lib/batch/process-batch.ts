@@ -121,6 +121,7 @@ export function createBatchHandler(
     const deadline = startedAt + context.getRemainingTimeInMillis() - deps.safetyMarginMs;
     let calls = 0;
     let lowerBound = 0;
+    let naiveCalls = 0;
     if (inbound.length > 0) {
       if (deadline <= now()) {
         for (const m of inbound) outcomes.set(m.messageId, noTimeLeft());
@@ -131,6 +132,7 @@ export function createBatchHandler(
           });
           calls = plan.callCount;
           lowerBound = plan.lowerBound;
+          naiveCalls = plan.naiveCallCount;
           const client = await deps.getClient();
           const executed = await executePlan(plan, client, { deadline, now });
           for (const m of inbound) {
@@ -256,6 +258,7 @@ export function createBatchHandler(
       rejected: records.length - applied - retried,
       plannedCalls: calls,
       lowerBound,
+      naiveCalls,
       durationMs: now() - startedAt,
     });
     deps.metrics.flush();

@@ -13,7 +13,7 @@ export interface Invoker {
 export type SqsBatchHandler = (
   event: SQSEvent,
   context: Context,
-) => Promise<SQSBatchResponse | undefined | void>;
+) => Promise<SQSBatchResponse | undefined>;
 
 /** Thrown when an invocation runs past its timeout, as Lambda reports `Task timed out`. */
 export class InvocationTimeoutError extends Error {
@@ -105,15 +105,34 @@ parentPort.on('message', async ({ id, event, deadline }) => {
       done() {}, fail() {}, succeed() {},
     };
     const response = await handler(event, context);
-    parentPort.postMessage({ id, ok: true, response: response ?? null });
+    done(id, { id, ok: true, response: response ?? null });
   } catch (error) {
-    parentPort.postMessage({ id, ok: false, error: String(error && error.stack || error) });
+    done(id, { id, ok: false, error: String(error && error.stack || error) });
   }
 });
+// Stdout reaches the parent on another channel than messages: a marker line after the invocation's output
+// lets the parent wait until every log line of the invocation has arrived.
+function done(id, message) {
+  process.stdout.write(workerData.marker + id + '\\n', () => parentPort.postMessage(message));
+}
 `;
+
+interface WorkerReply {
+  id: string;
+  ok: boolean;
+  response?: SQSBatchResponse | null;
+  error?: string;
+}
+
+/** Marks the end of one invocation's stdout (never part of a function's own output). */
+const STDOUT_MARKER = '\u001eRELAY_INVOCATION_DONE ';
 
 interface Instance {
   worker: Worker;
+  /** Invocation ids whose stdout marker has arrived. */
+  flushed: Set<string>;
+  /** The reply of the current invocation, held until its stdout marker has arrived. */
+  reply?: { id: string; message: WorkerReply } | undefined;
   busy: boolean;
   /** Timed out or crashed: never handed out again. */
   dead?: boolean;
@@ -146,10 +165,30 @@ export function workerInvoker(options: WorkerInvokerOptions): Invoker {
         exportName: options.exportName ?? 'handler',
         functionName,
         tsxApi,
+        marker: STDOUT_MARKER,
       },
     });
-    const instance: Instance = { worker, busy: false };
-    pipeLines(worker.stdout, options.onStdout ?? (() => undefined));
+    const instance: Instance = { worker, busy: false, flushed: new Set() };
+    const onStdout = options.onStdout ?? (() => undefined);
+    const settle = () => {
+      const reply = instance.reply;
+      if (!reply || !instance.flushed.has(reply.id)) return;
+      instance.reply = undefined;
+      instance.flushed.delete(reply.id);
+      const pending = instance.pending;
+      instance.pending = undefined;
+      if (!pending) return;
+      if (reply.message.ok) pending.resolve(reply.message.response ?? undefined);
+      else pending.reject(new Error(reply.message.error ?? 'handler failed'));
+    };
+    pipeLines(worker.stdout, (line) => {
+      if (line.startsWith(STDOUT_MARKER)) {
+        instance.flushed.add(line.slice(STDOUT_MARKER.length));
+        settle();
+      } else {
+        onStdout(line);
+      }
+    });
     pipeLines(worker.stderr, options.onStderr ?? ((line) => process.stderr.write(`${line}\n`)));
     worker.on(
       'message',
