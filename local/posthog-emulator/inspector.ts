@@ -19,6 +19,12 @@ export interface RequestFilter {
   fault?: RequestLogEntry['fault'];
 }
 
+const matches = (r: RequestLogEntry, f: RequestFilter): boolean =>
+  (f.endpoint === undefined || r.endpoint === f.endpoint) &&
+  (f.method === undefined || r.method === f.method) &&
+  (f.status === undefined || r.status === f.status) &&
+  (f.fault === undefined || r.fault === f.fault);
+
 /** Read-only inspection of an emulator's state. Every getter returns a fresh copy. */
 export class EmulatorInspector {
   public constructor(
@@ -93,20 +99,14 @@ export class EmulatorInspector {
 
   /** Requests matching `filter`. */
   public requests(filter: RequestFilter = {}): RequestLogEntry[] {
-    return this.log
-      .filter(
-        (r) =>
-          (filter.endpoint === undefined || r.endpoint === filter.endpoint) &&
-          (filter.method === undefined || r.method === filter.method) &&
-          (filter.status === undefined || r.status === filter.status) &&
-          (filter.fault === undefined || r.fault === filter.fault),
-      )
-      .map((r) => ({ ...r }));
+    return this.log.filter((r) => matches(r, filter)).map((r) => ({ ...r }));
   }
 
   /** How many requests match `filter`. */
   public count(filter: RequestFilter = {}): number {
-    return this.requests(filter).length;
+    let n = 0;
+    for (const r of this.log) if (matches(r, filter)) n += 1;
+    return n;
   }
 
   /** The whole state as JSON (served at `GET /_emulator/state`). */

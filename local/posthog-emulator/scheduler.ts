@@ -14,6 +14,7 @@ interface Pending {
  */
 export class EffectScheduler {
   readonly #pending: Pending[] = [];
+  readonly #waiting = new Set<number>();
   #seq = 0;
   #closed = false;
 
@@ -42,13 +43,17 @@ export class EffectScheduler {
       timer: setTimeout(() => this.#runThrough(seq), realDelay),
     };
     entry.timer.unref();
-    this.#pending.push(entry);
-    this.#pending.sort((a, b) => a.dueReal - b.dueReal || a.seq - b.seq);
+    // Insert in due order (ties keep submission order); scanning from the end is O(1) for the usual case of
+    // effects with the same delay arriving in order.
+    let i = this.#pending.length;
+    while (i > 0 && (this.#pending[i - 1]?.dueReal ?? 0) > entry.dueReal) i--;
+    this.#pending.splice(i, 0, entry);
+    this.#waiting.add(seq);
   }
 
   /** Apply effects in order up to and including `seq` (whose timer fired), so order never inverts. */
   #runThrough(seq: number): void {
-    if (!this.#pending.some((p) => p.seq === seq)) return;
+    if (!this.#waiting.has(seq)) return;
     while (this.#pending.length > 0) {
       const first = this.#pending[0];
       this.#runFirst();
@@ -59,8 +64,14 @@ export class EffectScheduler {
   #runFirst(): void {
     const entry = this.#pending.shift();
     if (!entry) return;
+    this.#waiting.delete(entry.seq);
     clearTimeout(entry.timer);
-    entry.apply();
+    try {
+      entry.apply();
+    } catch (error) {
+      // An effect runs from a timer: throwing would take the whole test process down with it.
+      console.error(`posthog-emulator: delayed ${entry.label} effect failed`, error);
+    }
   }
 
   /** Apply every waiting effect now, in order (effects queued by effects included). */
@@ -73,5 +84,6 @@ export class EffectScheduler {
     this.#closed = true;
     for (const p of this.#pending) clearTimeout(p.timer);
     this.#pending.length = 0;
+    this.#waiting.clear();
   }
 }
