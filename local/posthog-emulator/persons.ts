@@ -440,7 +440,8 @@ const captureInternal = (
   properties: JsonObject,
 ): void => {
   const distinctId = person.distinctIds[0];
-  if (distinctId === undefined) return; // capture failures are ignored
+  // `instance.distinct_ids[0]` runs outside the try that ignores capture failures: IndexError, 500.
+  if (distinctId === undefined) throw serverError();
   ctx.ingestLater([
     {
       teamId,
@@ -492,7 +493,9 @@ export const patchPerson = (ctx: EmulatorContext, req: ApiRequest): ApiResult =>
   if (typeof properties !== 'object' || Array.isArray(properties)) {
     throw validationError('Expected a dictionary of items.', 'properties');
   }
-  const blocked = Object.keys(properties).filter((k) => ctx.restricted.has(k));
+  const blocked = Object.keys(properties)
+    .filter((k) => ctx.restricted.has(k))
+    .sort();
   if (blocked.length > 0) {
     throw validationError(
       `You do not have write access to the following properties: ${blocked.join(', ')}.`,
