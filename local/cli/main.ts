@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerApiCommands } from './api.ts';
 import { registerEmulatorCommands } from './emulator.ts';
 
 /**
@@ -10,5 +11,6 @@ const program = new Command('persons-relay')
   .showHelpAfterError();
 
 registerEmulatorCommands(program);
+registerApiCommands(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,224 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { splitPersonUuid } from '../../../lib/posthog/index.ts';
+import {
+  type PostHogEmulator,
+  startPostHogEmulator,
+} from '../../../local/posthog-emulator/index.ts';
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const { PATH, HOME } = process.env;
+let emu: PostHogEmulator;
+let dir: string;
+
+/** Runs the real bin, configured only through the environment like an operator would. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(
+      'node',
+      ['bin/persons-relay.js', 'api', ...args],
+      {
+        env: {
+          PATH: PATH ?? '',
+          HOME: HOME ?? '',
+          POSTHOG_HOST: emu.url,
+          POSTHOG_PROJECT_ID: String(emu.projectId),
+          POSTHOG_PERSONAL_API_KEY: emu.personalApiKey,
+          POSTHOG_PROJECT_TOKEN: emu.projectToken,
+          ...env,
+        },
+        maxBuffer: 10 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const json = (r: RunResult): unknown => JSON.parse(r.stdout);
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'persons-relay-api-'));
+  emu = await startPostHogEmulator({
+    seed: {
+      persons: [
+        {
+          distinctIds: ['alice', 'alice-phone', 'alice-laptop'],
+          properties: { email: 'alice@example.com' },
+        },
+        { distinctIds: ['bob'], properties: { email: 'bob@example.com' } },
+        ...Array.from({ length: 2500 }, (_, i) => ({ distinctIds: [`gone-${i}`] })),
+      ],
+      events: [
+        { event: 'signup', distinctId: 'alice' },
+        { event: 'pay', distinctId: 'alice' },
+        { event: 'signup', distinctId: 'bob' },
+      ],
+    },
+  });
+});
+
+afterAll(async () => {
+  await emu?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('persons-relay api (spawned bin against the emulator)', () => {
+  it('bulk-deletes any number of ids from a file in chunks, with a summary on stderr', async () => {
+    // Prepare
+    const file = join(dir, 'ids.txt');
+    const lines = Array.from({ length: 2500 }, (_, i) => `gone-${i}`);
+    await writeFile(file, `# exported from the CRM\n${lines.join('\n')}\n\n`);
+
+    // Act
+    const r = await cli(['bulk-delete', '--distinct-ids-file', file, '--delete-events']);
+
+    // Assess
+    expect(r.code).toBe(0);
+    expect(json(r)).toMatchObject({
+      personsFound: 2500,
+      personsDeleted: 2500,
+      calls: 3,
+      deletionErrors: [],
+    });
+    expect(r.stderr).toContain('bulk-delete: 2500 unique ids in 3 calls, 2500 persons found');
+    expect(emu.state.count({ endpoint: 'persons/bulk_delete' })).toBe(3);
+  });
+
+  it('lists persons as JSON and as PostHog CSV, and looks ids up in CSV', async () => {
+    const one = await cli(['persons', '--distinct-id', 'alice-phone']);
+    expect(one.code).toBe(0);
+    expect(json(one)).toEqual([
+      expect.objectContaining({ distinct_ids: ['alice', 'alice-phone', 'alice-laptop'] }),
+    ]);
+
+    const csv = await cli(['--format', 'csv', 'persons', '--email', 'bob@example.com']);
+    expect(csv.code).toBe(0);
+    expect(csv.stdout.split('\n')[0]).toContain('distinct_ids');
+    expect(csv.stdout).toContain('bob@example.com');
+
+    const batch = await cli(['--format', 'csv', 'batch-by-distinct-ids', 'alice', 'bob', 'nobody']);
+    expect(batch.code).toBe(0);
+    const [header, ...rows] = batch.stdout.trim().split('\n');
+    expect(header?.split(',')[0]).toBe('key');
+    expect(rows.map((r) => r.split(',')[0]).sort()).toEqual(['alice', 'bob']);
+  });
+
+  it('splits, updates and deletes properties, and reads activity and cohorts', async () => {
+    // Prepare
+    const alice = emu.state.personByDistinctId('alice');
+    const uuid = alice?.uuid ?? '';
+    emu.seedCohort({ name: 'Early adopters', members: [uuid] });
+
+    // Act
+    const split = await cli(['split', uuid, '--distinct-id', 'alice-laptop']);
+    await emu.flush();
+    const update = await cli(['update-property', uuid, 'plan', '{"tier":"pro"}', '--json']);
+    const unset = await cli(['delete-property', uuid, 'email']);
+    await emu.flush();
+    const activity = await cli(['activity', '--person', uuid]);
+    const cohorts = await cli(['cohorts', uuid]);
+
+    // Assess
+    const laptop = splitPersonUuid(emu.projectId, 'alice-laptop', uuid);
+    expect(json(split)).toEqual({ queued: true, newPersonUuids: { 'alice-laptop': laptop } });
+    expect(emu.state.personByUuid(laptop)?.distinctIds).toEqual(['alice-laptop']);
+    expect(json(update)).toEqual({ accepted: true });
+    expect(json(unset)).toEqual({ success: true });
+    expect(emu.state.personByUuid(uuid)?.properties).toEqual({ plan: { tier: 'pro' } });
+    expect((json(activity) as { activity: string }[]).map((a) => a.activity)).toEqual([
+      'delete_property',
+      'updated',
+      'split_person',
+    ]);
+    expect(json(cohorts)).toEqual([expect.objectContaining({ name: 'Early adopters' })]);
+  });
+
+  it('merges, reads deletion status and queries the funnel routes over GET and POST', async () => {
+    const merge = await cli([
+      'merge',
+      'bob',
+      'carol-anon',
+      '--uuid',
+      '0190f4a8-7e2b-7c3d-8e4f-a1b2c3d4e5f6',
+    ]);
+    await emu.flush();
+    expect(merge.code).toBe(0);
+    expect(emu.state.personByDistinctId('carol-anon')?.uuid).toBe(
+      emu.state.personByDistinctId('bob')?.uuid,
+    );
+
+    const status = await cli(['deletion-status', '--status', 'pending', '--max', '5']);
+    expect(status.code).toBe(0);
+    expect(json(status)).toHaveLength(5);
+
+    const params = JSON.stringify({
+      events: [
+        { id: 'signup', order: 0 },
+        { id: 'pay', order: 1 },
+      ],
+      funnel_step: 1,
+    });
+    const get = await cli(['funnel', '--params', params]);
+    const post = await cli(['funnel', '--params', params, '--method', 'POST']);
+    expect(get.code).toBe(0);
+    expect((json(get) as unknown[]).length).toBe(2);
+    expect(json(post)).toEqual(json(get));
+    const correlation = await cli([
+      'funnel-correlation',
+      '--method',
+      'POST',
+      '--params',
+      JSON.stringify({
+        events: [
+          { id: 'signup', order: 0 },
+          { id: 'pay', order: 1 },
+        ],
+        funnel_correlation_person_entity: { id: 'pay', type: 'events' },
+        funnel_correlation_person_converted: 'true',
+      }),
+    ]);
+    expect(correlation.code).toBe(0);
+    expect(json(correlation)).toEqual([
+      expect.objectContaining({ distinct_ids: expect.arrayContaining(['alice']) }),
+    ]);
+  });
+
+  it('prints one clear line and exits non-zero on failures, never the key', async () => {
+    const wrongKey = 'phx_this_key_is_wrong_and_secret_123';
+    const auth = await cli(['persons', '--distinct-id', 'bob'], {
+      POSTHOG_PERSONAL_API_KEY: wrongKey,
+    });
+    expect(auth.code).toBe(1);
+    expect(auth.stderr.trim().split('\n')).toHaveLength(1);
+    expect(auth.stderr).toMatch(/^error: PostHog list failed with 401 authentication_failed/);
+    expect(`${auth.stdout}${auth.stderr}`).not.toContain(wrongKey);
+
+    const scoped = emu.addApiKey({ scopes: ['*'] });
+    const funnel = await cli(['funnel', '--params', '{"funnel_step":1}'], {
+      POSTHOG_PERSONAL_API_KEY: scoped,
+    });
+    expect(funnel.code).toBe(1);
+    expect(funnel.stderr).toMatch(/refuses personal API keys/);
+    expect(funnel.stderr).toMatch(/mid-2026/);
+    expect(funnel.stderr).not.toContain(scoped);
+
+    const missing = await cli(['persons'], { POSTHOG_HOST: '' });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toBe('error: missing --host or POSTHOG_HOST');
+
+    const insecure = await cli(['persons'], { POSTHOG_HOST: 'http://posthog.example.com' });
+    expect(insecure.code).toBe(2);
+    expect(insecure.stderr).toMatch(/must use https/);
+  });
+});
