@@ -58,6 +58,7 @@ beforeAll(async () => {
         },
         { distinctIds: ['bob'], properties: { email: 'bob@example.com' } },
         ...Array.from({ length: 2500 }, (_, i) => ({ distinctIds: [`gone-${i}`] })),
+        ...Array.from({ length: 1200 }, (_, i) => ({ distinctIds: [`tty-${i}`] })),
       ],
       events: [
         { event: 'signup', distinctId: 'alice' },
@@ -92,7 +93,38 @@ describe('persons-relay api (spawned bin against the emulator)', () => {
       deletionErrors: [],
     });
     expect(r.stderr).toContain('bulk-delete: 2500 unique ids in 3 calls, 2500 persons found');
+    expect(r.stderr).not.toContain('ids |'); // no progress bar when stderr is not a terminal
     expect(emu.state.count({ endpoint: 'persons/bulk_delete' })).toBe(3);
+  });
+
+  it('draws a progress bar when stderr is a terminal', async () => {
+    // Prepare: util-linux `script` gives the CLI a pseudo-terminal
+    const file = join(dir, 'tty-ids.txt');
+    await writeFile(file, Array.from({ length: 1200 }, (_, i) => `tty-${i}`).join('\n'));
+    const command = `node bin/persons-relay.js api bulk-delete --distinct-ids-file ${file}`;
+
+    // Act
+    const output = await new Promise<string>((resolve) => {
+      execFile(
+        'script',
+        ['-qefc', command, '/dev/null'],
+        {
+          env: {
+            PATH: PATH ?? '',
+            HOME: HOME ?? '',
+            TERM: 'xterm',
+            POSTHOG_HOST: emu.url,
+            POSTHOG_PROJECT_ID: String(emu.projectId),
+            POSTHOG_PERSONAL_API_KEY: emu.personalApiKey,
+          },
+        },
+        (_error, stdout) => resolve(stdout),
+      );
+    });
+
+    // Assess
+    expect(output).toContain('1200/1200 ids | 1200 found | 2 calls');
+    expect(output).toContain('bulk-delete: 1200 unique ids in 2 calls');
   });
 
   it('lists persons as JSON and as PostHog CSV, and looks ids up in CSV', async () => {
