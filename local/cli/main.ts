@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerApiCommands } from './api.ts';
 import { registerEmulatorCommands } from './emulator.ts';
+import { registerPlanCommands } from './plan.ts';
 
 /**
  * The `persons-relay` command line. Each area registers its own sub-commands from its own module,
@@ -12,5 +13,6 @@ const program = new Command('persons-relay')
 
 registerEmulatorCommands(program);
 registerApiCommands(program);
+registerPlanCommands(program);
 
 await program.parseAsync(process.argv);
