@@ -392,19 +392,23 @@ export const splitPerson = (ctx: EmulatorContext, req: ApiRequest): ApiResult =>
     changes: [{ type: 'Person', action: 'split', field: null, before: null, after }],
   });
   const teamId = req.teamId;
-  const mainId = typeof main === 'string' ? main : main === null ? null : String(main);
+  // A non-string main_distinct_id (e.g. 1) equals no distinct id in Python, so every id is split off.
+  const mainId: string | null | typeof NO_MATCH =
+    typeof main === 'string' ? main : main === null ? null : NO_MATCH;
   ctx.scheduler.schedule('split', ctx.settings.splitDelayMs, () => {
     applySplit(ctx, teamId, person.pk, mainId, toSplit as string[] | null);
   });
   return json(201, { success: true });
 };
 
+const NO_MATCH: unique symbol = Symbol('no distinct id');
+
 /** The split task: each moved id gets its own person with the deterministic uuid; the original keeps its properties. */
 const applySplit = (
   ctx: EmulatorContext,
   teamId: number,
   pk: number,
-  main: string | null,
+  main: string | null | typeof NO_MATCH,
   toSplit: string[] | null,
 ): void => {
   const person = ctx.store.byPk(teamId, pk);
@@ -414,7 +418,7 @@ const applySplit = (
   else {
     // An unchecked main_distinct_id that is not on the person splits every id off (S20).
     const keep = main ?? person.distinctIds[0];
-    moving = person.distinctIds.filter((d) => d !== keep);
+    moving = person.distinctIds.filter((d) => keep === NO_MATCH || d !== keep);
   }
   for (const distinctId of moving) {
     const uuid = splitTargetUuid(teamId, distinctId, person.uuid);

@@ -535,6 +535,29 @@ describe('PostHog emulator conformance: persons (section 12, #1–#41)', () => {
     });
   });
 
+  it('#20 (S20) an unchecked main_distinct_id that is not on the person splits every id off', async () => {
+    // Prepare
+    const ph = await emulator();
+    const [p] = ph.seedPersons([{ distinctIds: ['1', '2'], properties: { kept: true } }]);
+    const [q] = ph.seedPersons([{ distinctIds: ['3', '4'] }]);
+
+    // Act
+    const res = await apiClient(ph)('POST', `persons/${p?.uuid}/split/`, {
+      main_distinct_id: 'nope',
+    });
+    const numeric = await apiClient(ph)('POST', `persons/${q?.uuid}/split/`, {
+      main_distinct_id: 3,
+    });
+    await ph.flush();
+
+    // Assess
+    expect([res.status, numeric.status]).toEqual([201, 201]);
+    expect(ph.state.personByUuid(p?.uuid ?? '')?.distinctIds).toEqual([]);
+    expect(ph.state.personByUuid(p?.uuid ?? '')?.properties).toEqual({ kept: true });
+    expect(ph.state.personByDistinctId('1')?.uuid).toBe(uuidFromDistinctId(ph.projectId, '1'));
+    expect(ph.state.personByUuid(q?.uuid ?? '')?.distinctIds).toEqual([]);
+  });
+
   it('#21 test_split_people_delete_props: no body keeps the first id and the properties', async () => {
     // Prepare
     const ph = await emulator();
