@@ -109,17 +109,46 @@ export type EndpointName = (typeof ENDPOINTS)[keyof typeof ENDPOINTS];
  *   repeated split is recognisable (`isAlreadyDone(err, 'split')`), which is what makes that one
  *   resend acceptable.
  */
-type RetryClass = 'idempotent' | 'unsafe';
+export type RetryClass = 'idempotent' | 'unsafe';
+
+/** How one endpoint is sent, throttled and retried. */
+export interface EndpointPolicy {
+  /** PostHog throttle bucket, or null for capture (not throttled by the API throttles). */
+  readonly bucket: RateBucket | null;
+  readonly retry: RetryClass;
+  /** `personal`: `Authorization: Bearer`. `none`: capture, which carries the project token in its body. */
+  readonly auth: 'personal' | 'none';
+}
+
+const read = { bucket: 'other', retry: 'idempotent', auth: 'personal' } as const;
+const capture = { bucket: null, retry: 'idempotent', auth: 'none' } as const;
+
+/**
+ * The transport policy of every endpoint, as data (ky keeps its retry defaults the same way), so
+ * the whole retry/throttle policy can be read in one place.
+ */
+export const ENDPOINT_POLICY = {
+  list: read,
+  retrieve: read,
+  activity: read,
+  cohorts: read,
+  deletion_status: read,
+  batch_by_distinct_ids: read, // a POST that only reads
+  funnel: read, // GET or POST, both only read
+  funnel_correlation: read,
+  update_property: { bucket: 'other', retry: 'idempotent', auth: 'personal' }, // $set of one value
+  split: { bucket: 'other', retry: 'unsafe', auth: 'personal' },
+  delete_property: { bucket: 'other', retry: 'unsafe', auth: 'personal' },
+  bulk_delete: { bucket: 'delete', retry: 'idempotent', auth: 'personal' }, // a repeat finds nothing
+  capture, // every event carries a uuid
+  capture_batch: capture,
+} as const satisfies Record<EndpointName, EndpointPolicy>;
 
 interface RequestSpec<T> {
   endpoint: EndpointName;
   method: 'GET' | 'POST';
   url: URL;
   body?: unknown;
-  /** `personal`: Authorization Bearer. `none`: capture, which carries the project token in the body. */
-  auth: 'personal' | 'none';
-  retry: RetryClass;
-  bucket: RateBucket | null;
   /** `json` validates with `schema`; `empty` ignores the body (202s); `text` returns it (CSV). */
   response: 'json' | 'empty' | 'text';
   schema?: z.ZodType<T>;
@@ -242,9 +271,6 @@ export class PostHogClient {
         method: 'POST',
         url: this.#apiUrl(path`/persons/${id}/split/`),
         body: payload,
-        auth: 'personal',
-        retry: 'unsafe',
-        bucket: 'other',
         response: 'json',
         schema: SplitResponseSchema,
       },
@@ -279,9 +305,6 @@ export class PostHogClient {
         method: 'POST',
         url: this.#apiUrl(path`/persons/${id}/update_property/`),
         body: { key, value },
-        auth: 'personal',
-        retry: 'idempotent',
-        bucket: 'other',
         response: 'empty',
       },
       o,
@@ -310,9 +333,6 @@ export class PostHogClient {
         method: 'POST',
         url: this.#apiUrl(path`/persons/${id}/delete_property/`),
         body: { $unset: key },
-        auth: 'personal',
-        retry: 'unsafe',
-        bucket: 'other',
         response: 'json',
         schema: DeletePropertyResponseSchema,
       },
@@ -381,9 +401,6 @@ export class PostHogClient {
             delete_recordings: flags.deleteRecordings === true,
             keep_person: flags.keepPerson === true,
           },
-          auth: 'personal',
-          retry: 'idempotent',
-          bucket: 'delete',
           response: 'json',
           schema: BulkDeleteResponseSchema,
         },
@@ -436,9 +453,6 @@ export class PostHogClient {
           method: 'POST',
           url: this.#apiUrl('/persons/batch_by_distinct_ids/'),
           body: { distinct_ids: part },
-          auth: 'personal',
-          retry: 'idempotent',
-          bucket: 'other',
           response: 'json',
           schema: BatchByDistinctIdsResponseSchema,
         },
@@ -462,9 +476,6 @@ export class PostHogClient {
         endpoint: ENDPOINTS.retrieve,
         method: 'GET',
         url: this.#apiUrl(path`/persons/${id}/`),
-        auth: 'personal',
-        retry: 'idempotent',
-        bucket: 'other',
         response: 'json',
         schema: PersonRecordSchema,
       },
@@ -490,9 +501,6 @@ export class PostHogClient {
         endpoint: ENDPOINTS.list,
         method: 'GET',
         url: this.#apiUrl('/persons/', { distinct_id: distinctId }),
-        auth: 'personal',
-        retry: 'idempotent',
-        bucket: 'other',
         response: 'json',
         schema: PersonListPageSchema,
       },
@@ -515,9 +523,6 @@ export class PostHogClient {
           endpoint: ENDPOINTS.list,
           method: 'GET',
           url: pageUrl,
-          auth: 'personal',
-          retry: 'idempotent',
-          bucket: 'other',
           response: 'json',
           schema: PersonListPageSchema,
         },
@@ -539,9 +544,6 @@ export class PostHogClient {
         endpoint: ENDPOINTS.list,
         method: 'GET',
         url: this.#apiUrl('/persons/', { ...listParams(query), format: 'csv' }),
-        auth: 'personal',
-        retry: 'idempotent',
-        bucket: 'other',
         response: 'text',
       },
       o,
@@ -567,9 +569,6 @@ export class PostHogClient {
           endpoint: ENDPOINTS.activity,
           method: 'GET',
           url: pageUrl,
-          auth: 'personal',
-          retry: 'idempotent',
-          bucket: 'other',
           response: 'json',
           schema: ActivityPageSchema,
         },
@@ -592,9 +591,6 @@ export class PostHogClient {
         endpoint: ENDPOINTS.cohorts,
         method: 'GET',
         url: this.#apiUrl('/persons/cohorts/', { person_id: personRef(person) }),
-        auth: 'personal',
-        retry: 'idempotent',
-        bucket: 'other',
         response: 'json',
         schema: CohortsResponseSchema,
       },
@@ -624,9 +620,6 @@ export class PostHogClient {
           endpoint: ENDPOINTS.deletionStatus,
           method: 'GET',
           url: pageUrl,
-          auth: 'personal',
-          retry: 'idempotent',
-          bucket: 'other',
           response: 'json',
           schema: DeletionStatusPageSchema,
         },
@@ -696,9 +689,6 @@ export class PostHogClient {
         method: 'POST',
         url: new URL(`${this.captureHost}/i/v0/e/`),
         body: { api_key: token, ...captureBody(event) },
-        auth: 'none',
-        retry: 'idempotent',
-        bucket: null,
         response: 'json',
         schema: CaptureResponseSchema,
       },
@@ -732,9 +722,6 @@ export class PostHogClient {
           method: 'POST',
           url: new URL(`${this.captureHost}/batch/`),
           body,
-          auth: 'none',
-          retry: 'idempotent',
-          bucket: null,
           response: 'json',
           schema: CaptureResponseSchema,
         },
@@ -844,10 +831,6 @@ export class PostHogClient {
         method,
         url: requestUrl,
         ...(body === undefined ? {} : { body }),
-        auth: 'personal',
-        // Both methods only read, so both are idempotent.
-        retry: 'idempotent',
-        bucket: 'other',
         response: 'json',
         schema: FunnelActorsPageSchema,
         mapError: (error) => funnelUnavailable(error, endpoint),
@@ -881,6 +864,7 @@ export class PostHogClient {
 
   /** One logical request: limiter, attempts, retries, validation. */
   async #request<T>(spec: RequestSpec<T>, o: RequestOptions): Promise<T> {
+    const policy: EndpointPolicy = ENDPOINT_POLICY[spec.endpoint];
     let attempt = 0;
     let resetRetried = false;
     let lastError: PostHogError | undefined;
@@ -894,9 +878,9 @@ export class PostHogClient {
       }
       this.#checkDeadline(spec, o, lastError, 0);
       let permit: RatePermit | undefined;
-      if (spec.bucket !== null && this.#limiter !== undefined) {
+      if (policy.bucket !== null && this.#limiter !== undefined) {
         try {
-          permit = await this.#limiter.acquire(spec.bucket, {
+          permit = await this.#limiter.acquire(policy.bucket, {
             ...(o.deadline === undefined ? {} : { deadline: o.deadline - MIN_ATTEMPT_MS }),
             ...(o.signal === undefined ? {} : { signal: o.signal }),
           });
@@ -930,11 +914,11 @@ export class PostHogClient {
       lastError = error;
       if (
         error instanceof PostHogRateLimitError &&
-        spec.bucket !== null &&
+        policy.bucket !== null &&
         this.#limiter !== undefined
       ) {
         // Someone else is spending this key's budget: hold the bucket back for everyone in-process.
-        this.#limiter.blockUntil(spec.bucket, this.#now() + (error.retryAfterMs ?? 1000));
+        this.#limiter.blockUntil(policy.bucket, this.#now() + (error.retryAfterMs ?? 1000));
       }
       const decision = this.#retryDecision(error, spec, attempt, resetRetried);
       if (decision === undefined) {
@@ -1001,17 +985,18 @@ export class PostHogClient {
     attempt: number,
     resetRetried: boolean,
   ): { delayMs: number; reset: boolean; countsAsRetry: boolean } | undefined {
+    const policy: EndpointPolicy = ENDPOINT_POLICY[spec.endpoint];
     if (!isRetryable(error)) return undefined;
     const withinBudget = attempt < this.#maxRetries;
     // stripe-node: a connection closed under us usually means a stale keep-alive socket held across
     // a frozen Lambda; resend once, immediately, even with retries exhausted or for an unsafe POST
     // (whose repeat is recognisable, see RetryClass). Not guaranteed to be a no-op, hence only once.
-    if (isConnectionReset(error) && !resetRetried && (spec.retry === 'unsafe' || !withinBudget)) {
+    if (isConnectionReset(error) && !resetRetried && (policy.retry === 'unsafe' || !withinBudget)) {
       return { delayMs: 0, reset: true, countsAsRetry: false };
     }
     if (!withinBudget) return undefined;
     const safe =
-      spec.retry === 'idempotent' ||
+      policy.retry === 'idempotent' ||
       error instanceof PostHogRateLimitError || // throttled before the handler ran
       (error instanceof PostHogConnectionError && error.notSent);
     if (!safe) return undefined;
@@ -1043,6 +1028,7 @@ export class PostHogClient {
     timeoutMs: number,
     callerSignal: AbortSignal | undefined,
   ): Promise<T> {
+    const policy: EndpointPolicy = ENDPOINT_POLICY[spec.endpoint];
     const timeoutSignal = AbortSignal.timeout(timeoutMs);
     const signal =
       callerSignal === undefined ? timeoutSignal : AbortSignal.any([timeoutSignal, callerSignal]);
@@ -1050,7 +1036,7 @@ export class PostHogClient {
       accept: spec.response === 'text' ? 'text/csv, text/plain, */*' : 'application/json',
       'user-agent': 'persons-relay',
       // The personal key goes only to the API host; capture carries the project token in its body.
-      ...(spec.auth === 'personal' ? { authorization: `Bearer ${this.#personalApiKey}` } : {}),
+      ...(policy.auth === 'personal' ? { authorization: `Bearer ${this.#personalApiKey}` } : {}),
       ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
     };
     const started = this.#now();

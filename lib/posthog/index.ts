@@ -9,8 +9,10 @@ export {
   DEFAULT_MAX_RETRY_AFTER_MS,
   DEFAULT_TIMEOUT_MS,
   deriveCaptureHost,
+  ENDPOINT_POLICY,
   ENDPOINTS,
   type EndpointName,
+  type EndpointPolicy,
   isLoopbackHost,
   MAX_BATCH_BY_DISTINCT_IDS,
   MAX_BULK_DELETE_IDS,
@@ -18,6 +20,7 @@ export {
   MIN_ATTEMPT_MS,
   normalizeHost,
   PostHogClient,
+  type RetryClass,
 } from './client.ts';
 export {
   type BackoffOptions,
