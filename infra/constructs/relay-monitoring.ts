@@ -18,6 +18,8 @@ export interface MonitoredLane {
   readonly queueName: string;
   readonly deadLetterQueueName: string;
   readonly functionName: string;
+  /** The function's Powertools service name (the `service` dimension of its EMF metrics). */
+  readonly serviceName: string;
 }
 
 /** Properties of {@link RelayMonitoring}. */
@@ -31,7 +33,7 @@ export interface RelayMonitoringProps {
   /** Alarm when a source queue's oldest message is older than this. @default Duration.hours(1) */
   readonly oldestMessageAgeThreshold?: Duration;
   /**
-   * Alarm when PostHog answered 429 at least this many times in 5 minutes, in 2 of 3 periods. The client-side
+   * Alarm when PostHog answered a lane 429 at least this many times in 5 minutes, in 2 of 3 periods. The client-side
    * limiter should keep this near 0; sustained 429s mean another user of the key or a lower server limit.
    * @default 10
    */
@@ -139,6 +141,23 @@ export class RelayMonitoring extends Construct {
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+      // EMF from the function: Powertools adds the `service` dimension to every metric, and PostHogThrottled
+      // carries no other (runtime-notes: metrics).
+      alarm(`${title}PostHogThrottled`, {
+        alarmDescription: `PostHog answered the ${lane.lane} lane 429 (throttled) at least ${throttledThreshold} times per 5 minutes. Messages wait out Retry-After, but the rate budget is too high for the key: lower rateDeletePerMinute/rateDeletePerHour/rateOtherPerMinute or stop other users of the key.`,
+        metric: new cloudwatch.Metric({
+          namespace,
+          metricName: 'PostHogThrottled',
+          dimensionsMap: { service: lane.serviceName },
+          statistic: 'Sum',
+          period: Duration.minutes(5),
+        }),
+        threshold: throttledThreshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
       alarm(`${title}FunctionThrottles`, {
         alarmDescription: `${lane.functionName} was throttled by Lambda: the account or reserved concurrency is exhausted (the event source's maxConcurrency alone never throttles).`,
         metric: lambdaMetric(lane.functionName, 'Throttles', 'Sum'),
@@ -156,23 +175,6 @@ export class RelayMonitoring extends Construct {
       );
     }
 
-    // The functions' EMF metrics carry Powertools' `service` dimension (and possibly more); a Metrics Insights
-    // query sums over every dimension set, so the alarm does not depend on the exact set.
-    const throttled = new cloudwatch.MathExpression({
-      expression: `SELECT SUM(PostHogThrottled) FROM "${namespace}"`,
-      usingMetrics: {},
-      period: Duration.minutes(5),
-      label: 'PostHog 429 responses',
-    });
-    alarm('PostHogThrottled', {
-      alarmDescription: `PostHog answered 429 (throttled) at least ${throttledThreshold} times per 5 minutes. Messages are retried after Retry-After, but the rate budget is too high for the key: lower rateDeletePerMinute/rateOtherPerMinute or stop other users of the key.`,
-      metric: throttled,
-      threshold: throttledThreshold,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 2,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
     this.alarms = alarms;
 
     this.dashboard = this.buildDashboard(props, namespace);

@@ -76,6 +76,13 @@ export interface LaneNames {
   readonly queueName: string;
   readonly deadLetterQueueName: string;
   readonly functionName: string;
+  /** The function's Powertools service name: the `service` dimension of its EMF metrics. */
+  readonly serviceName: string;
+}
+
+/** The Powertools service name (log field and EMF `service` dimension) of a lane's function. */
+export function serviceNameOf(lane: LaneName): string {
+  return `persons-relay-${lane}`;
 }
 
 /** Properties of a {@link PersonsRelayStack}. */
@@ -154,7 +161,7 @@ export class PersonsRelayStack extends Stack {
           RETRY_MAX_DELAY_SECONDS: String(RETRY_DESIGN.maxDelaySeconds),
           SECRET_MAX_AGE_SECONDS: '300',
           // One service per lane: the EMF metrics (dimension `service`) and the logs tell the lanes apart.
-          POWERTOOLS_SERVICE_NAME: `persons-relay-${name}`,
+          POWERTOOLS_SERVICE_NAME: serviceNameOf(name),
           POWERTOOLS_METRICS_NAMESPACE: 'PersonsRelay',
           POWERTOOLS_LOG_LEVEL: 'INFO',
         },
@@ -179,6 +186,7 @@ export class PersonsRelayStack extends Stack {
       queueName: this.lanes[lane].queueName,
       deadLetterQueueName: this.lanes[lane].deadLetterQueueName,
       functionName: this.lanes[lane].functionName,
+      serviceName: serviceNameOf(lane),
     }));
   }
 

@@ -500,7 +500,6 @@ describe('alarms and dashboard', () => {
     TreatMissingData: string;
     AlarmActions: unknown[];
     OKActions: unknown[];
-    Metrics?: { Expression?: string; Period?: number }[];
   }
   const alarms = (fixture: RelayFixture) =>
     Object.entries(resourcesOf(fixture.monitoring, 'AWS::CloudWatch::Alarm')).map(([id, a]) => ({
@@ -555,24 +554,37 @@ describe('alarms and dashboard', () => {
     }
   });
 
-  it('alarms on PostHog throttling from the EMF metric', () => {
-    const [throttled] = alarms(full).filter((a) => a.id.startsWith('MonitoringPostHogThrottled'));
-    expect(throttled).toMatchObject({
-      Threshold: 10,
-      EvaluationPeriods: 3,
-      DatapointsToAlarm: 2,
-      TreatMissingData: 'notBreaching',
-    });
-    expect(throttled?.Metrics?.[0]).toMatchObject({
-      Expression: 'SELECT SUM(PostHogThrottled) FROM "PersonsRelay"',
-      Period: 300,
+  it('alarms on PostHog throttling per lane from the EMF metric and its service dimension', () => {
+    const throttled = alarms(full).filter((a) => a.MetricName === 'PostHogThrottled');
+    expect(throttled.map((a) => a.Dimensions)).toEqual(
+      expect.arrayContaining([
+        [{ Name: 'service', Value: 'persons-relay-deletions' }],
+        [{ Name: 'service', Value: 'persons-relay-changes' }],
+      ]),
+    );
+    expect(throttled).toHaveLength(2);
+    for (const alarm of throttled) {
+      expect(alarm).toMatchObject({
+        Namespace: 'PersonsRelay',
+        Threshold: 10,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 2,
+        TreatMissingData: 'notBreaching',
+      });
+    }
+    // The dimension is the service name the function is configured with.
+    full.core.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'persons-relay-deletions' }),
+      },
     });
   });
 
   it('sends every alarm and its recovery to the SNS topic, with the email subscription only when configured', () => {
     const topicId = Object.keys(resourcesOf(full.monitoring, 'AWS::SNS::Topic'))[0];
     const all = alarms(full);
-    expect(all).toHaveLength(3 + 2 * 3 + 1);
+    expect(all).toHaveLength(3 + 2 * 4);
     for (const alarm of all) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId }]);
