@@ -243,6 +243,9 @@ export class PostHogClient {
    * repeat of a completed split with `distinctIdsToSplit` fails with 400 "not on this person", which
    * `isAlreadyDone(error, 'split')` recognises.
    *
+   * Careful with `mainDistinctId`: PostHog does not check it, and one that is not on the person
+   * splits EVERY distinct id off. Prefer `distinctIdsToSplit`, which PostHog validates.
+   *
    * @example
    * await client.split(person.uuid, { distinctIdsToSplit: ['crm-42'] }); // { queued: true }
    */
@@ -562,7 +565,7 @@ export class PostHogClient {
       query.person === undefined
         ? '/persons/activity/'
         : path`/persons/${personRef(query.person)}/activity/`;
-    const url = this.#apiUrl(route, { limit: query.limit });
+    const url = this.#apiUrl(route, { limit: pageSize(query.limit, 'activity.limit') });
     return paginate(url, async (pageUrl) => {
       const page = await this.#request(
         {
@@ -612,7 +615,7 @@ export class PostHogClient {
     const url = this.#apiUrl('/persons/deletion_status/', {
       status: query.status,
       person_uuid: query.personUuid,
-      limit: query.limit,
+      limit: pageSize(query.limit, 'deletionStatus.limit'),
     });
     return paginate(url, async (pageUrl) => {
       const page = await this.#request(
@@ -747,6 +750,17 @@ export class PostHogClient {
    * await client.mergeDangerously({ survivorDistinctId: 'crm-1', mergedDistinctId: 'crm-2' });
    */
   async mergeDangerously(args: MergeArgs, o: RequestOptions = {}): Promise<void> {
+    // Ingestion silently refuses these (warning `cannot_merge_with_illegal_distinct_id`); say so now.
+    for (const [name, id] of [
+      ['survivorDistinctId', args.survivorDistinctId],
+      ['mergedDistinctId', args.mergedDistinctId],
+    ] as const) {
+      if (isIllegalDistinctId(id)) {
+        throw new TypeError(
+          `mergeDangerously: ${name} ${JSON.stringify(id)} is a distinct id PostHog refuses to merge (it would be ignored silently)`,
+        );
+      }
+    }
     const properties: Record<string, JsonValue> = {
       alias: args.mergedDistinctId,
       ...(args.set === undefined ? {} : { $set: args.set }),
@@ -1217,11 +1231,61 @@ function listParams(query: ListQuery): Record<string, string | number | boolean 
         : typeof query.properties === 'string'
           ? query.properties
           : JSON.stringify(query.properties),
-    limit: query.limit,
-    offset: query.offset,
+    limit: pageSize(query.limit, 'list.limit'),
+    offset: query.offset === undefined ? undefined : wholeNumber(query.offset, 'list.offset'),
     // PostHog tests for presence, so only send it when asked.
     include_total: query.includeTotal === true ? true : undefined,
   };
+}
+
+/** Ids PostHog ingestion will not merge (`isDistinctIdIllegal` in the plugin server). */
+const ILLEGAL_IDS_ANY_CASE = new Set([
+  'anonymous',
+  'guest',
+  'distinctid',
+  'distinct_id',
+  'id',
+  'not_authenticated',
+  'email',
+  'undefined',
+  'true',
+  'false',
+]);
+const ILLEGAL_IDS_EXACT = new Set([
+  '[object Object]',
+  'NaN',
+  'None',
+  'none',
+  'null',
+  '0',
+  'undefined',
+]);
+
+/**
+ * True for a distinct id PostHog refuses to merge: blank, or one of its placeholder values
+ * (`anonymous`, `null`, `0`, `[object Object]`, …, also in single or double quotes).
+ */
+export function isIllegalDistinctId(distinctId: string): boolean {
+  const trimmed = distinctId.trim();
+  if (trimmed === '') return true;
+  const bare = /^(['"])(.*)\1$/.exec(trimmed)?.[2] ?? trimmed;
+  return ILLEGAL_IDS_ANY_CASE.has(bare.toLowerCase()) || ILLEGAL_IDS_EXACT.has(bare);
+}
+
+/** A page size: PostHog `int()`s it, so anything else is a 500 that retrying cannot fix. */
+function pageSize(value: number | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!(Number.isSafeInteger(value) && value > 0)) {
+    throw new TypeError(`${name} must be a whole number > 0, got ${value}`);
+  }
+  return value;
+}
+
+function wholeNumber(value: number, name: string): number {
+  if (!(Number.isSafeInteger(value) && value >= 0)) {
+    throw new TypeError(`${name} must be a whole number >= 0, got ${value}`);
+  }
+  return value;
 }
 
 function parseMaybeJson(text: string): unknown {

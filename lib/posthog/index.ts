@@ -13,6 +13,7 @@ export {
   ENDPOINTS,
   type EndpointName,
   type EndpointPolicy,
+  isIllegalDistinctId,
   isLoopbackHost,
   MAX_BATCH_BY_DISTINCT_IDS,
   MAX_BULK_DELETE_IDS,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  isIllegalDistinctId,
   PostHogAbortError,
   PostHogClient,
   PostHogConnectionError,
@@ -576,5 +577,49 @@ describe('PostHogClient configuration', () => {
     expect(rendered).not.toContain(TEST_KEY);
     expect(rendered).not.toContain('phc_tok_123456');
     expect(rendered).toContain('us.posthog.com');
+  });
+});
+
+describe('PostHogClient input checks that save a useless call', () => {
+  it('refuses merges PostHog would silently ignore', async () => {
+    const time = fakeTime();
+    const { fetch, calls } = scriptedFetch(() => json(200, { status: 1 }));
+    const client = unitClient(fetch, time);
+
+    for (const bad of [
+      'anonymous',
+      'NULL'.toLowerCase(),
+      '"undefined"',
+      ' ',
+      '0',
+      '[object Object]',
+    ]) {
+      await expect(
+        client.mergeDangerously({ survivorDistinctId: 'crm-1', mergedDistinctId: bad }),
+      ).rejects.toThrow(/refuses to merge/);
+    }
+    await client.mergeDangerously({
+      survivorDistinctId: 'crm-1',
+      mergedDistinctId: 'None-of-these',
+    });
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.body).toMatchObject({
+      event: '$merge_dangerously',
+      distinct_id: 'crm-1',
+      properties: { alias: 'None-of-these' },
+    });
+    expect(isIllegalDistinctId('Guest')).toBe(true);
+    expect(isIllegalDistinctId('None')).toBe(true);
+    expect(isIllegalDistinctId('NONE')).toBe(false); // case-sensitive entry
+  });
+
+  it('refuses page sizes PostHog would answer with a 500', async () => {
+    const time = fakeTime();
+    const { fetch, calls } = scriptedFetch(() => json(200, { results: [], next: null }));
+    const client = unitClient(fetch, time);
+
+    expect(() => client.list({ limit: 2.5 })).toThrow(/list.limit must be a whole number/);
+    expect(() => client.activity({ limit: 0 })).toThrow(/activity.limit/);
+    expect(calls).toHaveLength(0);
   });
 });
