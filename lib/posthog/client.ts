@@ -1053,22 +1053,28 @@ export class PostHogClient {
       ...(policy.auth === 'personal' ? { authorization: `Bearer ${this.#personalApiKey}` } : {}),
       ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
     };
+    // Serialised outside the try: a body that cannot be encoded is a caller bug, not a network error.
+    const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
     const started = this.#now();
-    let status = 0;
+    let status = 0; // 0 until a response arrives
+    let reported = false;
     try {
       const response = await this.#fetch(spec.url, {
         method: spec.method,
         headers,
-        ...(spec.body === undefined ? {} : { body: JSON.stringify(spec.body) }),
+        ...(body === undefined ? {} : { body }),
         signal,
-        redirect: 'error', // never follow a redirect with the key to somewhere else
+        // Never follow a redirect with the key attached; a 3xx surfaces as a permanent error that
+        // names the target, so the operator can configure that host instead.
+        redirect: 'manual',
       });
       status = response.status;
       const text = await response.text();
       this.#report(spec, status, started, attempt);
+      reported = true;
       if (!response.ok) {
         const error = errorFromResponse({
-          status,
+          status: response.status,
           body: parseMaybeJson(text),
           headers: response.headers,
           endpoint: spec.endpoint,
@@ -1080,7 +1086,7 @@ export class PostHogClient {
       return this.#parseSuccess(spec, response, text);
     } catch (error) {
       if (error instanceof PostHogApiError || error instanceof ResponseValidationError) throw error;
-      if (status === 0) this.#report(spec, 0, started, attempt);
+      if (!reported) this.#report(spec, status, started, attempt);
       throw errorFromFetchFailure(error, {
         endpoint: spec.endpoint,
         method: spec.method,

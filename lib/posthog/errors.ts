@@ -404,6 +404,11 @@ export function errorFromResponse(init: {
   const requestId = requestIdOf(init.headers);
   const retryAfterMs = parseRetryAfterMs(init.headers, init.now);
   const where = init.endpoint === undefined ? 'PostHog' : `PostHog ${init.endpoint}`;
+  const location = init.headers.get('location');
+  if (init.status >= 300 && init.status < 400 && location !== null) {
+    // Not PostHog's body: the host is wrong (e.g. a retired domain). Name where it points.
+    envelope.detail = `redirected to ${redactSecrets(location)}; configure that host instead`;
+  }
   const what = [envelope.code, envelope.detail].filter(Boolean).join(': ');
   const field = envelope.attr ? ` (field ${envelope.attr})` : '';
   const message = `${where} failed with ${init.status}${what ? ` ${what}` : ''}${field}`;
@@ -487,11 +492,22 @@ export function isRetryable(error: unknown): boolean {
 
 /** A connection closed under a request that was probably sent on a stale keep-alive socket. */
 export function isConnectionReset(error: unknown): boolean {
-  return (
-    error instanceof PostHogConnectionError &&
-    !(error instanceof PostHogTimeoutError) &&
-    (error.errorCode === undefined || RESET_CODES.has(error.errorCode))
-  );
+  if (!(error instanceof PostHogConnectionError) || error instanceof PostHogTimeoutError) {
+    return false;
+  }
+  if (error.errorCode !== undefined) return RESET_CODES.has(error.errorCode);
+  // undici without a code: "other side closed", "socket hang up".
+  return /other side closed|socket hang up|ECONNRESET/i.test(causeMessages(error));
+}
+
+function causeMessages(error: unknown): string {
+  const out: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    out.push(current.message);
+    current = current.cause;
+  }
+  return out.join(' | ');
 }
 
 /** Backoff knobs for {@link retryDelayMs}. */

@@ -623,3 +623,32 @@ describe('PostHogClient input checks that save a useless call', () => {
     expect(calls).toHaveLength(0);
   });
 });
+
+describe('PostHogClient misconfiguration', () => {
+  it('does not follow a redirect with the key; it names the target and does not retry', async () => {
+    const time = fakeTime();
+    const { fetch, calls } = scriptedFetch(
+      () =>
+        new Response(null, {
+          status: 301,
+          headers: { location: 'https://us.posthog.com/api/projects/7/persons/' },
+        }),
+    );
+    const client = unitClient(fetch, time);
+
+    const error = await client.findByDistinctId('a').catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/301 redirected to https:\/\/us\.posthog\.com\/api/);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('treats an uncoded connection failure as retryable but not as a stale-socket reset', async () => {
+    const time = fakeTime();
+    const { fetch, calls } = scriptedFetch(() => {
+      throw new TypeError('fetch failed', { cause: new Error('certificate has expired') });
+    });
+    const client = unitClient(fetch, time);
+
+    await expect(client.split(PERSON_UUID)).rejects.toBeInstanceOf(PostHogConnectionError);
+    expect(calls).toHaveLength(1);
+  });
+});
