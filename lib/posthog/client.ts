@@ -17,6 +17,7 @@ import {
   PostHogRateLimitError,
   ResponseValidationError,
   registerSecret,
+  requestIdOf,
   retryDelayMs,
 } from './errors.ts';
 import { paginate } from './pagination.ts';
@@ -1101,7 +1102,7 @@ export class PostHogClient {
     // For `text`, T is string (listCsv); for `empty` the caller ignores the value.
     if (spec.response === 'text') return text as T;
     if (spec.response === 'empty') return undefined as T;
-    const requestId = response.headers.get('x-request-id') ?? undefined;
+    const requestId = requestIdOf(response.headers);
     const fail = (issues: string[], cause?: unknown): never => {
       throw new ResponseValidationError({
         endpoint: spec.endpoint,
