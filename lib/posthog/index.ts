@@ -8,18 +8,15 @@ export {
   DEFAULT_MAX_RETRIES,
   DEFAULT_MAX_RETRY_AFTER_MS,
   DEFAULT_TIMEOUT_MS,
-  deriveCaptureHost,
   ENDPOINT_POLICY,
   ENDPOINTS,
   type EndpointName,
   type EndpointPolicy,
   isIllegalDistinctId,
-  isLoopbackHost,
   MAX_BATCH_BY_DISTINCT_IDS,
   MAX_BULK_DELETE_IDS,
   MAX_CAPTURE_BATCH_BYTES,
   MIN_ATTEMPT_MS,
-  normalizeHost,
   PostHogClient,
   type RetryClass,
 } from './client.ts';
@@ -52,6 +49,7 @@ export {
   redactSecrets,
   retryDelayMs,
 } from './errors.ts';
+export { deriveCaptureHost, isLoopbackHost, normalizeHost } from './host.ts';
 export { paginate } from './pagination.ts';
 export {
   type AcquireOptions,
