@@ -50,7 +50,7 @@ beforeAll(async () => {
     if (name !== undefined && hash !== undefined)
       cdkAssets.set(name, path.join(cdkOutdir, `asset.${hash}`));
   }
-});
+}, 120_000);
 afterAll(() => {
   rmSync(localDir, { recursive: true, force: true });
   removeDir(cdkOutdir);
