@@ -44,5 +44,5 @@ describe('npx cdk synth', () => {
     expect(manifest.artifacts['PersonsRelay']?.environment).toBe(
       'aws://unknown-account/unknown-region',
     );
-  }, 120_000);
+  }, 180_000);
 });
