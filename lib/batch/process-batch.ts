@@ -65,7 +65,16 @@ export const BATCH_RETRY_CODES = {
   internal: 'internal_error',
   /** A permanent rejection that could not be written to the DLQ: never drop it, let SQS redeliver. */
   dlqSendFailed: 'dlq_send_failed',
+  /** PostHog refused our credentials (401/403): a configuration problem, not the message's. */
+  postHogAuth: 'posthog_auth',
 } as const;
+
+/**
+ * Rejections that say nothing about the message: a wrong, revoked or under-scoped key. Dead-lettering would
+ * punish good messages for a configuration error, so they are retried with backoff until the key is fixed
+ * (the secret is re-read every `SECRET_MAX_AGE_SECONDS`).
+ */
+const CREDENTIAL_REJECTIONS = new Set(['http_401', 'http_403']);
 
 /** Retry codes for which PostHog was not at fault, so the receive-count backoff does not apply. */
 const NOT_TRANSIENT = new Set<string>([BATCH_RETRY_CODES.noTimeLeft, 'deadline_exceeded']);
