@@ -95,11 +95,14 @@ function crmChanges(n: number, persons: number): InboundCommand[] {
       }
       const set: Record<string, unknown> = {};
       for (const key of keys) if (random() < 0.35) set[key] = Math.floor(random() * 100);
-      if (Object.keys(set).length === 0) set['plan'] = 'pro';
+      const data =
+        Object.keys(set).length > 0
+          ? { distinctId: person, set }
+          : { distinctId: person, set: { plan: 'pro' } };
       return {
         type: 'person.properties.update',
         time: at(Math.floor(random() * n)),
-        data: { distinctId: person, set },
+        data,
       };
     }),
   );
