@@ -115,7 +115,8 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
         deleteRecordings: existing.flags.deleteRecordings || deleteRecordings,
         keepPerson: existing.flags.keepPerson && keepPerson,
       };
-      if (!existing.owners.includes(messageId)) existing.owners.push(messageId);
+      // Ids are de-duplicated per message above, so a message is never added twice.
+      existing.owners.push(messageId);
     }
   }
   const deleteGroups = new Map<
@@ -232,7 +233,8 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
         const writeKey = `${personKey}\0${key}`;
         const all = losers.get(writeKey);
         if (all === undefined) losers.set(writeKey, [messageId]);
-        else if (!all.includes(messageId)) all.push(messageId);
+        // A message names a key once (set keys are unique, unset has no repeats nor set keys).
+        else all.push(messageId);
         const current = writes.get(writeKey);
         // Later time wins; equal times: the later message in the batch wins (its position is `order`).
         if (
@@ -270,23 +272,32 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
     lowerBound += 1;
   }
 
-  // Property writes per round.
-  const maxRound = Math.max(
-    -1,
-    ...barriers.map((b) => b.round),
-    ...[...writes.values()].map((w) => w.round),
+  // Property writes per round. Bucketing by round keeps this linear however many rounds a person has.
+  const writesByRound = new Map<number, [string, Write][]>();
+  for (const entry of writes) {
+    const list = writesByRound.get(entry[1].round);
+    if (list === undefined) writesByRound.set(entry[1].round, [entry]);
+    else list.push(entry);
+  }
+  const barriersByRound = new Map<number, Barrier[]>();
+  for (const barrier of barriers) {
+    const list = barriersByRound.get(barrier.round);
+    if (list === undefined) barriersByRound.set(barrier.round, [barrier]);
+    else list.push(barrier);
+  }
+  const rounds = [...new Set([...writesByRound.keys(), ...barriersByRound.keys()])].sort(
+    (a, b) => a - b,
   );
   const captureEvents: { stage: number; event: PlannedCaptureEvent; serves: string[] }[] = [];
   let captureBytes = 0;
   let personalWrites = 0;
-  for (let round = 0; round <= maxRound; round += 1) {
+  for (const round of rounds) {
     const stage = 1 + 2 * round;
     const setEvents = new Map<
       string,
       { event: PlannedCaptureEvent & { event: '$set' }; serves: Set<string> }
     >();
-    for (const [writeKey, write] of writes) {
-      if (write.round !== round) continue;
+    for (const [writeKey, write] of writesByRound.get(round) ?? []) {
       const serves = losers.get(writeKey) ?? [write.messageId];
       if (mode === 'capture' && 'distinctId' in write.person) {
         let entry = setEvents.get(write.personKey);
@@ -336,8 +347,7 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
       captureEvents.push({ stage, event, serves: [...serves] });
     }
     // Barriers of this round: splits one call each, merges folded into capture batches.
-    for (const barrier of barriers) {
-      if (barrier.round !== round) continue;
+    for (const barrier of barriersByRound.get(round) ?? []) {
       const { command, messageId, person } = barrier;
       if (command.type === COMMAND_TYPES.split) {
         calls.push({
