@@ -1,7 +1,10 @@
 import { Command } from 'commander';
 import { registerApiCommands } from './api.ts';
+import { registerDevCommands } from './dev.ts';
+import { registerDlqCommands } from './dlq.ts';
 import { registerEmulatorCommands } from './emulator.ts';
 import { registerPlanCommands } from './plan.ts';
+import { registerSendCommands } from './send.ts';
 
 /**
  * The `persons-relay` command line. Each area registers its own sub-commands from its own module,
@@ -14,5 +17,8 @@ const program = new Command('persons-relay')
 registerEmulatorCommands(program);
 registerApiCommands(program);
 registerPlanCommands(program);
+registerDevCommands(program);
+registerSendCommands(program);
+registerDlqCommands(program);
 
 await program.parseAsync(process.argv);

@@ -155,3 +155,28 @@ export async function startLocalSqs(
     throw error;
   }
 }
+
+/**
+ * An SQS client for the CLI, local or AWS. The endpoint comes from `--endpoint`, else `AWS_ENDPOINT_URL_SQS`,
+ * else the region's AWS endpoint. A loopback endpoint gets dummy credentials (fauxqs ignores them), so
+ * `persons-relay send` works against `persons-relay dev` without any AWS setup.
+ */
+export function createCliSqsClient(
+  options: { endpoint?: string; region?: string } = {},
+): SQSClient {
+  const endpoint = options.endpoint ?? process.env['AWS_ENDPOINT_URL_SQS'];
+  const region =
+    options.region ??
+    process.env['AWS_REGION'] ??
+    process.env['AWS_DEFAULT_REGION'] ??
+    LOCAL_REGION;
+  const loopback =
+    endpoint !== undefined && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/.test(endpoint);
+  const hasCredentials = Boolean(process.env['AWS_ACCESS_KEY_ID'] || process.env['AWS_PROFILE']);
+  return new SQSClient({
+    region,
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...(loopback && !hasCredentials ? { credentials: LOCAL_CREDENTIALS } : {}),
+    useQueueUrlAsEndpoint: false,
+  });
+}
