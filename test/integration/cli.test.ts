@@ -1,0 +1,92 @@
+import { execFile } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestBundles, type Pipeline, startPipeline } from './harness.ts';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+let bundles: Awaited<ReturnType<typeof buildTestBundles>>;
+let pipeline: Pipeline;
+
+beforeAll(async () => {
+  bundles = await buildTestBundles();
+  pipeline = await startPipeline(bundles.modules, { stack: { startPolling: true } });
+});
+
+afterAll(async () => {
+  await pipeline.close();
+  await bundles.cleanup();
+});
+
+/** Runs the real CLI (bin/persons-relay.js) against the local SQS endpoint. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string }> {
+  return run(process.execPath, ['bin/persons-relay.js', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, AWS_ENDPOINT_URL_SQS: pipeline.stack.sqs.endpoint },
+  }).then(
+    ({ stdout }) => ({ code: 0, stdout }),
+    (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+  );
+}
+
+describe('send and dlq commands against the local pipeline', () => {
+  it('sends valid commands, dead-letters one for an unknown person, and redrives it after the fix', async () => {
+    // Prepare: one update for a person PostHog does not know yet, one invalid line
+    const dir = path.join(ROOT, 'tmp');
+    await mkdir(dir, { recursive: true });
+    const file = path.join(dir, `cli-${process.pid}.ndjson`);
+    await writeFile(
+      file,
+      [
+        JSON.stringify({
+          type: 'person.properties.update',
+          id: 'cli-1',
+          time: '2026-11-28T10:00:00Z',
+          data: { distinctId: 'crm-5555', set: { plan: 'team' } },
+        }),
+        '{"type":"persons.delete"',
+      ].join('\n'),
+    );
+    const { queues } = pipeline.stack.sqs;
+
+    // Act: send (the invalid line is refused, not sent)
+    const sent = await cli('send', '--queue-url', queues.changes.url, '--file', file);
+    await pipeline.stack.waitUntilDrained({ timeoutMs: 20_000 });
+    const listed = await cli('dlq', 'list', '--queue-url', queues.changes.dlqUrl, '--json');
+
+    // Assess
+    expect(sent.code).toBe(1);
+    expect(sent.stdout).toContain('sent 1 of 2 lines');
+    expect(sent.stdout).toContain('line 2: not_json: The message body is not valid JSON');
+    const letters = listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { errorCode: string; body: string; groupId: string });
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ errorCode: 'person_not_found', groupId: 'd:crm-5555' });
+
+    // Act: the fix (the person now exists), then the redrive
+    pipeline.emulator.seedPersons([{ distinctIds: ['crm-5555'], properties: { plan: 'free' } }]);
+    const redriven = await cli(
+      'dlq',
+      'redrive',
+      '--queue-url',
+      queues.changes.dlqUrl,
+      '--to',
+      queues.changes.url,
+    );
+    await pipeline.stack.waitUntilDrained({ timeoutMs: 20_000 });
+    await pipeline.emulator.flush();
+
+    // Assess
+    expect(redriven.stdout).toContain('moved 1 message(s)');
+    expect(pipeline.emulator.state.personByDistinctId('crm-5555')?.properties).toEqual({
+      plan: 'team',
+    });
+    expect((await pipeline.stack.depth()).changes).toEqual({ queued: 0, inFlight: 0, dlq: 0 });
+    await rm(file, { force: true });
+  });
+});
