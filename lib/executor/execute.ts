@@ -281,13 +281,20 @@ function toCaptureEvent(event: PlannedCaptureEvent): ClientCaptureEvent {
       distinctId: event.distinctId,
       properties: { alias: event.alias },
       timestamp: event.timestamp,
+      uuid: event.uuid,
     };
   }
   const properties: Record<string, JsonValue> = {
     ...(Object.keys(event.set).length > 0 ? { $set: { ...event.set } } : {}),
     ...(event.unset.length > 0 ? { $unset: [...event.unset] } : {}),
   };
-  return { event: '$set', distinctId: event.distinctId, properties, timestamp: event.timestamp };
+  return {
+    event: '$set',
+    distinctId: event.distinctId,
+    properties,
+    timestamp: event.timestamp,
+    uuid: event.uuid,
+  };
 }
 
 /** Turns a failed call into the outcome of the messages it serves, using the client's one retry policy. */

@@ -1,5 +1,5 @@
 /** The pure batch planner: valid commands in, the fewest PostHog calls out (contract D). */
-export { planBatch, singleMessageCallCount } from './plan.ts';
+export { CAPTURE_EVENT_UUID_NAMESPACE, planBatch, singleMessageCallCount } from './plan.ts';
 export {
   type BulkDeleteCall,
   CAPTURE_BATCH_MAX_EVENTS,

@@ -1,3 +1,4 @@
+import { v5 as uuidv5 } from 'uuid';
 import {
   COMMAND_TYPES,
   type Command,
@@ -24,6 +25,12 @@ import {
 const CAPTURE_BATCH_MAX_BYTES_SERVER = 20 * 1024 * 1024;
 /** The planner's own cap per capture call: a quarter of the server limit leaves room for the envelope. */
 const CAPTURE_BATCH_MAX_BYTES = 5 * 1024 * 1024;
+
+/**
+ * Namespace of the capture event uuids the planner derives. PostHog de-duplicates events by uuid, so deriving them
+ * from the commands (not at random) makes a redelivered batch resend the same events instead of new ones.
+ */
+export const CAPTURE_EVENT_UUID_NAMESPACE = '6f1c1b5e-3d2a-4f57-9a51-2b9f0c6e8d41';
 
 const chunk = <T>(items: readonly T[], size: number): T[][] => {
   const out: T[][] = [];
@@ -174,6 +181,7 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
   const aliases = new Map<string, string>(); // duplicate messageId → first messageId with the same command id
   const seenCommands = new Map<string, string>(); // `${type}\0${personKey}\0${command id}` → messageId
   const resolveOwners = new Map<string, Set<string>>(); // distinctId → messages that need its person id
+  const commandIdOf = new Map(messages.map((m) => [m.messageId, m.command.id]));
 
   messages.forEach(({ messageId, command }, order) => {
     if (command.type === COMMAND_TYPES.delete) return;
@@ -310,6 +318,7 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
               set: Object.create(null) as Record<string, JsonValue>,
               unset: [],
               timestamp: write.isoTime,
+              uuid: '', // derived once the event's messages are known (below)
             },
             serves: new Set(),
           };
@@ -344,6 +353,11 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
       );
     }
     for (const { event, serves } of setEvents.values()) {
+      const ids = [...serves].map((id) => commandIdOf.get(id) ?? id).sort();
+      event.uuid = uuidv5(
+        `set\0${event.distinctId}\0${round}\0${ids.join('\0')}`,
+        CAPTURE_EVENT_UUID_NAMESPACE,
+      );
       captureEvents.push({ stage, event, serves: [...serves] });
     }
     // Barriers of this round: splits one call each, merges folded into capture batches.
@@ -371,6 +385,10 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
               distinctId: command.data.survivorDistinctId,
               alias,
               timestamp: command.time,
+              uuid: uuidv5(
+                `merge\0${command.data.survivorDistinctId}\0${alias}\0${command.id}`,
+                CAPTURE_EVENT_UUID_NAMESPACE,
+              ),
             },
           });
         }

@@ -87,6 +87,8 @@ export type PlannedCaptureEvent =
       unset: string[];
       /** The latest `time` among the writes it carries. */
       timestamp: string;
+      /** Deterministic (uuid v5 of the person, round and command ids): a redelivered batch resends the same event. */
+      uuid: string;
     }
   | {
       event: '$merge_dangerously';
@@ -95,6 +97,8 @@ export type PlannedCaptureEvent =
       /** The merged-away distinct id (`properties.alias`). */
       alias: string;
       timestamp: string;
+      /** Deterministic (uuid v5 of survivor, alias and command id). */
+      uuid: string;
     };
 
 /** POST capture `/batch/` with the project token (not rate limited; at most {@link CAPTURE_BATCH_MAX_EVENTS}). */

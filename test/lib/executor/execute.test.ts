@@ -85,6 +85,13 @@ describe('executePlan against the emulator', () => {
       expect(person(ph, 'alice')?.properties).toMatchObject({ seats: 3 });
       expect(person(ph, 'carol-phone')?.uuid).not.toBe(UUID_3);
       expect(person(ph, 'carol-laptop')?.uuid).toBe(UUID_1);
+      // Capture events carry the planner's deterministic uuids, so a redelivery resends the same events.
+      const planned = plan.calls.flatMap((c) =>
+        c.endpoint === 'capture_batch' ? c.events.map((e) => e.uuid) : [],
+      );
+      const received = new Set(ph.state.events.map((e) => e.uuid));
+      expect(planned.length).toBeGreaterThan(0);
+      for (const uuid of planned) expect(received.has(uuid)).toBe(true);
     });
   }
 

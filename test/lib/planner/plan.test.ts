@@ -19,6 +19,11 @@ import {
 import { batch, rawCommand } from './arbitraries.ts';
 import { checkInvariants } from './invariants.ts';
 
+/** A uuid v5 (the planner derives capture event uuids). */
+const V5 = expect.stringMatching(
+  /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+);
+
 const at = (s: number) => new Date(Date.UTC(2026, 10, 28, 21, 0, s)).toISOString();
 
 /** Inbound messages m0, m1, ... from raw commands, with command ids c0, c1, ... */
@@ -218,6 +223,7 @@ describe('planBatch: property updates', () => {
             set: { plan: 'pro' },
             unset: ['trial'],
             timestamp: '2026-11-28T21:00:00Z',
+            uuid: V5,
           },
           {
             event: '$set',
@@ -225,6 +231,7 @@ describe('planBatch: property updates', () => {
             set: { plan: 'team' },
             unset: [],
             timestamp: '2026-11-28T21:00:00Z',
+            uuid: V5,
           },
         ],
       },
@@ -327,23 +334,42 @@ describe('planBatch: deleted persons, splits, merges and order', () => {
             distinctId: 'a',
             alias: 'a2',
             timestamp: '2026-11-28T21:00:00Z',
+            uuid: V5,
           },
           {
             event: '$merge_dangerously',
             distinctId: 'a',
             alias: 'a3',
             timestamp: '2026-11-28T21:00:00Z',
+            uuid: V5,
           },
           {
             event: '$merge_dangerously',
             distinctId: 'b',
             alias: 'b2',
             timestamp: '2026-11-28T21:00:00Z',
+            uuid: V5,
           },
         ],
       },
     ]);
     expect(plan).toMatchObject({ lowerBound: 1, callCount: 1, naiveCallCount: 2 });
+  });
+
+  it('derives capture event uuids from the commands: the same batch resends the same events', () => {
+    const batch = () =>
+      inbound(
+        mergeCommand({ survivorDistinctId: 'a', mergedDistinctIds: ['a2', 'a3'] }),
+        updateCommand({ distinctId: 'b', set: { plan: 'pro' } }),
+      );
+    const uuids = (plan: Plan) =>
+      byEndpoint(plan, 'capture_batch').flatMap((c) => c.events.map((e) => e.uuid));
+    const first = uuids(planBatch(batch(), { propertyWrites: 'capture' }));
+    expect(first).toHaveLength(3);
+    expect(new Set(first).size).toBe(3);
+    expect(uuids(planBatch(batch(), { propertyWrites: 'capture' }))).toEqual(first);
+    const other = inbound(mergeCommand({ survivorDistinctId: 'z', mergedDistinctIds: ['a2'] }));
+    expect(uuids(planBatch(other))).not.toContain(first[0]);
   });
 
   it('plans a split by uuid without a lookup, and by distinct id with one', () => {
