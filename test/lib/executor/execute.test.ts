@@ -261,6 +261,31 @@ describe('executePlan against the emulator', () => {
     expect(ph.state.requestLog).toHaveLength(0);
   });
 
+  it('runs the stages it has time for and retries the rest when the deadline passes mid-plan', async () => {
+    // Prepare: the executor's clock jumps past the deadline as soon as the first response (stage 0) arrives.
+    const deadline = Date.now() + 60_000;
+    let clock = Date.now();
+    const { ph, client } = await setup(undefined, {
+      onResponse: () => {
+        clock = deadline + 1;
+      },
+    });
+    const plan = planBatch(
+      inbound(
+        deleteCommand({ personUuids: [UUID_2] }),
+        updateCommand({ uuid: UUID_1, set: { plan: 'pro' } }),
+      ),
+    );
+
+    // Act
+    const outcomes = await executePlan(plan, client, { deadline, now: () => clock });
+
+    // Assess
+    expect(outcomes.get('m0')).toEqual({ status: 'applied' });
+    expect(outcomes.get('m1')).toMatchObject({ status: 'retry', code: 'deadline', delayMs: 0 });
+    expect(ph.state.requestLog.map((r) => r.endpoint)).toEqual(['persons/bulk_delete']);
+  });
+
   it('rejects merges when the client has no project token', async () => {
     const { ph } = await setup();
     const client = new PostHogClient({
