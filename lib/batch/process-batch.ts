@@ -76,6 +76,16 @@ export const BATCH_RETRY_CODES = {
  */
 const CREDENTIAL_REJECTIONS = new Set(['http_401', 'http_403']);
 
+function credentialsAsRetry(outcome: Outcome): Outcome {
+  if (outcome.status !== 'rejected' || !CREDENTIAL_REJECTIONS.has(outcome.code)) return outcome;
+  return {
+    status: 'retry',
+    code: BATCH_RETRY_CODES.postHogAuth,
+    reason: `PostHog refused the credentials (fix the secret): ${outcome.reason}`,
+    delayMs: 0,
+  };
+}
+
 /** Retry codes for which PostHog was not at fault, so the receive-count backoff does not apply. */
 const NOT_TRANSIENT = new Set<string>([BATCH_RETRY_CODES.noTimeLeft, 'deadline_exceeded']);
 
@@ -145,11 +155,10 @@ export function createBatchHandler(
           const client = await deps.getClient();
           const executed = await executePlan(plan, client, { deadline, now });
           for (const m of inbound) {
-            outcomes.set(
-              m.messageId,
+            const outcome =
               executed.get(m.messageId) ??
-                internal('the executor returned no outcome for this message'),
-            );
+              internal('the executor returned no outcome for this message');
+            outcomes.set(m.messageId, credentialsAsRetry(outcome));
           }
         } catch (error) {
           deps.logger.error('batch could not be planned or executed; retrying every message', {

@@ -3,8 +3,9 @@ import { promisify } from 'node:util';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { sqsQueueOps } from '../../lib/batch/index.ts';
 import { loadConfig } from '../../lib/config.ts';
-import { createRelayHandler } from '../../lib/runtime/index.ts';
+import { createRelayHandler, type RelayLogger } from '../../lib/runtime/index.ts';
 import {
   demoSeed,
   type PostHogEmulator,
@@ -16,6 +17,7 @@ import {
   type SecretsManagerStub,
   startSecretsManagerStub,
 } from '../../local/runner/secrets-stub.ts';
+import { listDeadLetters } from '../../local/sqs/dlq.ts';
 import { type LocalSqs, startLocalSqs } from '../../local/sqs/index.ts';
 import { buildTestBundles } from '../integration/harness.ts';
 
@@ -177,11 +179,19 @@ describe('secret seam', () => {
     // Prepare: an injected secret fetcher, as tests and other runtimes may use instead of Powertools
     let current: unknown = { personalApiKey: 'phx_revoked_key' };
     const fetched: string[] = [];
+    const outcomes: Record<string, unknown>[] = [];
+    const log = (message: string, ...extra: Record<string, unknown>[]) => {
+      if (message === 'message outcome') outcomes.push(Object.assign({}, ...extra));
+    };
+    const logger: RelayLogger = { debug: log, info: log, warn: log, error: log };
     const relay = createRelayHandler(loadConfig({ ...laneEnv('changes') }), {
       fetchSecret: async (secretId) => {
         fetched.push(secretId);
         return current;
       },
+      queueOps: sqsQueueOps(sqs.client),
+      logger,
+      random: () => 0,
     });
     const update = JSON.stringify({
       type: 'person.properties.update',
@@ -199,7 +209,14 @@ describe('secret seam', () => {
 
     // Assess
     expect(before.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]?.messageId }]);
+    expect(outcomes[0]).toMatchObject({
+      outcome: 'retry',
+      code: 'posthog_auth',
+      retryInSeconds: 30,
+    });
+    expect(await listDeadLetters(sqs.client, sqs.queues.changes.dlqUrl)).toEqual([]);
     expect(after.batchItemFailures).toEqual([]);
+    expect(outcomes[1]).toMatchObject({ outcome: 'applied' });
     expect(fetched).toEqual(['persons-relay/posthog', 'persons-relay/posthog']);
     await emulator.flush();
     expect(emulator.state.personByDistinctId('crm-1001')?.properties['rotated']).toBe(true);
@@ -209,6 +226,7 @@ describe('secret seam', () => {
     // Prepare
     const relay = createRelayHandler(loadConfig({ ...laneEnv('changes') }), {
       fetchSecret: async () => ({ apiKey: 'phx_should_not_leak' }),
+      queueOps: sqsQueueOps(sqs.client),
     });
     const event = await receivedEvent(
       'changes',
