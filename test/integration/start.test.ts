@@ -1,0 +1,25 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+describe('npm start', () => {
+  it('runs the whole local pipeline over the examples and exits 0 with the report', async () => {
+    // Act: what `npm start` runs (tsx local/start.ts), as a separate process
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+
+    // Assess (a failed run exits non-zero and rejects above)
+    expect(stdout).toContain('persons-relay: local pipeline against PostHog emulator');
+    expect(stdout).toMatch(/persons\.delete\s+16\s+0\s+0/);
+    expect(stdout).toMatch(/\(invalid message\)\s+0\s+6\s+0/);
+    expect(stdout).toContain('429s: 0 (emulator request log: 0)');
+    expect(stdout).toContain('Dead-letter queues: 6 message(s)');
+    expect(stdout).toContain('8 persons remain');
+  });
+});
