@@ -118,7 +118,8 @@ export function loadConfig(
       parsed.error.issues.map((issue) => {
         const name = issue.path.join('.') || '(environment)';
         const reason =
-          issue.code === 'invalid_type' && !(name in present) ? 'is required' : issue.message;
+          // Every optional variable has a default, so an issue on an absent one means it is required.
+          issue.path.length === 1 && !(name in present) ? 'is required' : issue.message;
         return `${name}: ${reason}`;
       }),
     );

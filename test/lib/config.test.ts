@@ -83,10 +83,11 @@ describe('loadConfig', () => {
 
   it('names every missing variable', () => {
     // Act
-    const error = errorOf(() => loadConfig({ LANE: 'deletions', POSTHOG_HOST: '' }));
+    const error = errorOf(() => loadConfig({ POSTHOG_HOST: '' }));
 
     // Assess
     expect(error.problems).toEqual([
+      'LANE: is required',
       'POSTHOG_HOST: is required',
       'POSTHOG_PROJECT_ID: is required',
       'POSTHOG_SECRET_ID: is required',
