@@ -220,3 +220,42 @@ describe('the local pipeline over the bundled handlers', () => {
     expect(totals.get('PostHogCalls')).toBe(pipeline.emulator.state.requestLog.length);
   });
 });
+
+describe('coalescing on the deletions lane', () => {
+  let pipeline: Pipeline;
+
+  afterAll(async () => {
+    await pipeline?.close();
+  });
+
+  it('turns 2,000 single-person delete messages into one bulk_delete per batch', async () => {
+    // Prepare: 2,000 account closures, one distinct id each (most persons never reached PostHog)
+    pipeline = await startPipeline(bundles.modules);
+    const lines = Array.from({ length: 2000 }, (_, i) =>
+      JSON.stringify({
+        type: 'persons.delete',
+        id: `close-${i}`,
+        time: '2026-11-28T09:00:00Z',
+        data: { distinctIds: [`user-${i}`], reason: 'account_closed' },
+      }),
+    );
+
+    // Act
+    await pipeline.send(lines);
+    pipeline.stack.startPolling();
+    await pipeline.stack.waitUntilDrained({ timeoutMs: 40_000 });
+
+    // Assess: every message applied; bulk_delete calls = batches (≤ 1000 ids each), not 2,000
+    const { observer } = pipeline.stack;
+    expect([...observer.outcomes.values()].filter((o) => o.outcome === 'applied')).toHaveLength(
+      2000,
+    );
+    const bulkDeletes = pipeline.emulator.state.requestLog.filter(
+      (r) => r.endpoint === 'persons/bulk_delete',
+    );
+    expect(bulkDeletes.length).toBe(observer.batches);
+    expect(bulkDeletes.length).toBeGreaterThanOrEqual(2);
+    expect(bulkDeletes.length).toBeLessThan(20);
+    expect(observer.lowerBound).toBe(bulkDeletes.length);
+  });
+});
