@@ -19,9 +19,13 @@ export function formatPath(path: JsonPath): string {
   return out;
 }
 
-/** `path: reason`, or just the reason (capitalised) for the whole message. */
+/**
+ * `path: reason`; for the whole message, `The message <reason>` unless the reason is already a sentence of its
+ * own (it starts with a capital), so every rejection reads as one sentence that names where the problem is.
+ */
 export function sentence(path: string, reason: string): string {
-  return path === '' ? `${reason.charAt(0).toUpperCase()}${reason.slice(1)}` : `${path}: ${reason}`;
+  if (path !== '') return `${path}: ${reason}`;
+  return /^[A-Z]/.test(reason) ? reason : `The message ${reason}`;
 }
 
 const ARTICLE: Record<string, string> = {

@@ -42,12 +42,15 @@ const GROUP_ID_SAFE = /^[\x21-\x7e]{1,128}$/;
 
 /**
  * The FIFO `MessageGroupId` for a command: one group per person, so SQS delivers each person's commands in order
- * and different persons in parallel. The key is the readable person key when SQS allows it, otherwise
- * `h:<sha256 hex>` of it (distinct ids may be long or non-ASCII). Deletes (standard queue, no groups) get their own id.
+ * and different persons in parallel. It is the person's id exactly as the command names it (`distinctId`, `uuid`,
+ * or a merge's `survivorDistinctId`), because that is also what the stack's EventBridge rules can put in the
+ * group id (an input path, no string functions): producers and EventBridge then share one group per person.
+ * An id SQS refuses as a group id (over 128 characters, spaces, non-ASCII) becomes `h:<sha256 hex>` of it.
+ * Deletes (standard queue, no groups) get their own id.
  */
 export function messageGroupIdOf(command: Command): string {
   const ref = personRefOf(command);
   if (ref === undefined) return command.id;
-  const key = personKeyOf(ref);
-  return GROUP_ID_SAFE.test(key) ? key : `h:${createHash('sha256').update(key).digest('hex')}`;
+  const id = 'uuid' in ref ? ref.uuid : ref.distinctId;
+  return GROUP_ID_SAFE.test(id) ? id : `h:${createHash('sha256').update(id).digest('hex')}`;
 }

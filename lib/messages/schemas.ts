@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { isIllegalDistinctId } from './illegal-ids.ts';
+import { isIllegalDistinctId } from '../posthog/illegal-ids.ts';
 
 /**
  * The command types of contract version 1. The string is what producers put in `type` (bare and CloudEvents) or

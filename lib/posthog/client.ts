@@ -21,6 +21,7 @@ import {
   retryDelayMs,
 } from './errors.ts';
 import { deriveCaptureHost, normalizeHost, normalizeProjectId } from './host.ts';
+import { isIllegalDistinctId } from './illegal-ids.ts';
 import { paginate } from './pagination.ts';
 import { path, personRef, UUID_PATTERN } from './path.ts';
 import { PostHogRateLimiter, type RateBucket, type RatePermit } from './rate-limiter.ts';
@@ -1244,40 +1245,6 @@ function listParams(query: ListQuery): Record<string, string | number | boolean 
     // PostHog tests for presence, so only send it when asked.
     include_total: query.includeTotal === true ? true : undefined,
   };
-}
-
-/** Ids PostHog ingestion will not merge (`isDistinctIdIllegal` in the plugin server). */
-const ILLEGAL_IDS_ANY_CASE = new Set([
-  'anonymous',
-  'guest',
-  'distinctid',
-  'distinct_id',
-  'id',
-  'not_authenticated',
-  'email',
-  'undefined',
-  'true',
-  'false',
-]);
-const ILLEGAL_IDS_EXACT = new Set([
-  '[object Object]',
-  'NaN',
-  'None',
-  'none',
-  'null',
-  '0',
-  'undefined',
-]);
-
-/**
- * True for a distinct id PostHog refuses to merge: blank, or one of its placeholder values
- * (`anonymous`, `null`, `0`, `[object Object]`, …, also in single or double quotes).
- */
-export function isIllegalDistinctId(distinctId: string): boolean {
-  const trimmed = distinctId.trim();
-  if (trimmed === '') return true;
-  const bare = /^(['"])(.*)\1$/.exec(trimmed)?.[2] ?? trimmed;
-  return ILLEGAL_IDS_ANY_CASE.has(bare.toLowerCase()) || ILLEGAL_IDS_EXACT.has(bare);
 }
 
 /** A page size: PostHog `int()`s it, so anything else is a 500 that retrying cannot fix. */

@@ -12,7 +12,6 @@ export {
   ENDPOINTS,
   type EndpointName,
   type EndpointPolicy,
-  isIllegalDistinctId,
   MAX_BATCH_BY_DISTINCT_IDS,
   MAX_BULK_DELETE_IDS,
   MAX_CAPTURE_BATCH_BYTES,
@@ -50,6 +49,7 @@ export {
   retryDelayMs,
 } from './errors.ts';
 export { deriveCaptureHost, isLoopbackHost, normalizeHost } from './host.ts';
+export { ILLEGAL_DISTINCT_IDS, isIllegalDistinctId } from './illegal-ids.ts';
 export { paginate } from './pagination.ts';
 export {
   type AcquireOptions,

@@ -66,7 +66,7 @@ describe('send and dlq commands against the local pipeline', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { errorCode: string; body: string; groupId: string });
     expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ errorCode: 'person_not_found', groupId: 'd:crm-5555' });
+    expect(letters[0]).toMatchObject({ errorCode: 'person_not_found', groupId: 'crm-5555' });
 
     // Act: the fix (the person now exists), then the redrive
     pipeline.emulator.seedPersons([{ distinctIds: ['crm-5555'], properties: { plan: 'free' } }]);

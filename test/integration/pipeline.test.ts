@@ -121,7 +121,7 @@ const EXPECTED_REJECTIONS = [
   ],
   [
     'unknown_envelope',
-    'Is not a command (type, id, time, data), an EventBridge event, an SNS notification or a CloudEvent',
+    'The message is not a command (type, id, time, data), an EventBridge event, an SNS notification or a CloudEvent',
   ],
 ];
 

@@ -17,15 +17,15 @@ const parse = (value: unknown): Command => CommandSchema.parse(value);
 describe('laneOf and messageGroupIdOf', () => {
   it.each([
     ['persons.delete', deleteCommand(), 'deletions', 'cmd-delete-1'],
-    ['person.split by distinct id', splitCommand(), 'changes', 'd:crm-1'],
+    ['person.split by distinct id', splitCommand(), 'changes', 'crm-1'],
     [
       'person.split by uuid',
       splitCommand({ uuid: UUID_A, mainDistinctId: 'a' }),
       'changes',
-      `u:${UUID_A}`,
+      UUID_A,
     ],
-    ['person.properties.update', updateCommand(), 'changes', 'd:crm-1'],
-    ['person.merge (the survivor)', mergeCommand(), 'changes', 'd:crm-1'],
+    ['person.properties.update', updateCommand(), 'changes', 'crm-1'],
+    ['person.merge (the survivor)', mergeCommand(), 'changes', 'crm-1'],
   ])('routes %s', (_name, input, lane, group) => {
     const command = parse(input);
     expect(laneOf(command)).toBe(lane);
