@@ -101,9 +101,10 @@ const APPLIED: Outcome = { status: 'applied' };
  * Runs a plan through the client, stage by stage, and reports one {@link Outcome} per message id of the plan
  * (served or skipped). Never throws for PostHog failures: each becomes an outcome.
  *
- * - A message is `applied` when every call serving it succeeded (a repeated split's 400 "not on this person" and a
- *   delete's 404 count as success), `rejected` when any of them failed permanently, `retry` otherwise, with the
- *   `Retry-After` of a 429 or a backoff as the suggested delay.
+ * - A message is `applied` when every call serving it succeeded (a repeated split's 400 "not on this person"
+ *   counts as success; a bulk_delete 404 does not: PostHog answers 202 for persons already gone), `rejected`
+ *   when any of them failed permanently, `retry` otherwise, with the `Retry-After` of a 429 or a backoff as the
+ *   suggested delay.
  * - A bulk_delete with `deletion_errors` retries only the messages that asked for a failed person. For a
  *   distinct-id delete the chunk's distinct ids are resolved again to find which of them belong to failed persons.
  * - Calls not started before `deadline` end as `retry` with code `deadline` and no delay.
@@ -299,7 +300,9 @@ function toCaptureEvent(event: PlannedCaptureEvent): ClientCaptureEvent {
 
 /** Turns a failed call into the outcome of the messages it serves, using the client's one retry policy. */
 export function outcomeOfError(error: unknown, call: Pick<PlannedCall, 'endpoint'>): Outcome {
-  if (call.endpoint === 'bulk_delete' && isAlreadyDone(error, 'delete')) return APPLIED;
+  // Not `isAlreadyDone(error, 'delete')` for bulk_delete: that 404 rule is for DELETE persons/:id. bulk_delete
+  // answers 202 with persons_found 0 for persons already gone, so its 404 means an unknown project or route, and
+  // counting it as done would acknowledge deletions that never happened.
   if (call.endpoint === 'split' && isAlreadyDone(error, 'split')) return APPLIED;
   const reason = `${call.endpoint} failed: ${error instanceof Error ? error.message : String(error)}`;
   const code = codeOf(error);
@@ -307,6 +310,13 @@ export function outcomeOfError(error: unknown, call: Pick<PlannedCall, 'endpoint
     return { status: 'retry', code, reason, delayMs: retryDelayMs(error, 0) ?? 0 };
   }
   if (error instanceof PostHogApiError && error.status === 404) {
+    if (call.endpoint === 'bulk_delete' || call.endpoint === 'capture_batch') {
+      return {
+        status: 'rejected',
+        code,
+        reason: `${reason} (404 here means an unknown project or route, not unknown persons: check the project id and host)`,
+      };
+    }
     return { status: 'rejected', code: OUTCOME_CODES.personNotFound, reason };
   }
   return { status: 'rejected', code, reason };

@@ -201,6 +201,32 @@ describe('executePlan against the emulator', () => {
     );
   });
 
+  it('never counts a bulk_delete 404 (unknown project) as done: PostHog answers 202 for unknown persons', async () => {
+    // Prepare
+    const { ph } = await setup();
+    const wrongProject = new PostHogClient({
+      host: ph.url,
+      projectId: ph.projectId + 41,
+      personalApiKey: ph.personalApiKey,
+      rateLimits: false,
+      maxRetries: 0,
+    });
+
+    // Act
+    const outcomes = await executePlan(
+      planBatch(inbound(deleteCommand({ personUuids: [UUID_1] }))),
+      wrongProject,
+    );
+
+    // Assess
+    expect(outcomes.get('m0')).toMatchObject({ status: 'rejected', code: 'http_404' });
+    expect(outcomes.get('m0')).toHaveProperty(
+      'reason',
+      expect.stringMatching(/^bulk_delete failed: .*unknown project/),
+    );
+    expect(person(ph, 'alice')).toBeDefined();
+  });
+
   it('turns a 429 into retry with the Retry-After delay', async () => {
     const { ph, client } = await setup({ faults: { throttleRate: 1, retryAfterSeconds: 7 } });
     const outcomes = await executePlan(
