@@ -11,6 +11,26 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 
+/**
+ * The dimension names of each EMF metric the functions write (lib/runtime/metrics.ts): Powertools adds
+ * `service` (POWERTOOLS_SERVICE_NAME) to every metric; the batch loop adds `reason` to MessagesRejected and
+ * the client hook `endpoint` and `status` to PostHogCalls. CloudWatch identifies a metric by its full
+ * dimension set, so alarms and dashboard queries must use exactly these (checked against real EMF output by
+ * test/infra/stacks.test.ts).
+ */
+export const EMF_DIMENSIONS = {
+  MessagesReceived: ['service'],
+  MessagesApplied: ['service'],
+  MessagesRetried: ['service'],
+  MessagesRejected: ['reason', 'service'],
+  PostHogCalls: ['endpoint', 'service', 'status'],
+  PostHogThrottled: ['service'],
+  PersonsDeleted: ['service'],
+} as const satisfies Record<string, readonly string[]>;
+
+/** A metric the functions write as EMF. */
+export type EmfMetricName = keyof typeof EMF_DIMENSIONS;
+
 /** Physical names of one lane's queue, DLQ and function. */
 export interface MonitoredLane {
   /** Short lane name, used in alarm and widget titles. */
@@ -186,10 +206,12 @@ export class RelayMonitoring extends Construct {
       defaultInterval: Duration.hours(6),
     });
     const period = Duration.minutes(5);
-    // SEARCH returns one line per dimension combination (lane, reason, endpoint, status …), whatever the set.
-    const search = (metricName: string, label: string) =>
+    // SEARCH returns one line per dimension combination (lane, reason, endpoint, status …). Its schema
+    // `{namespace,dim,…}` matches only metrics with exactly those dimension names, so it must name the full
+    // set the functions emit: a bare `{namespace}` would match only dimensionless metrics, i.e. none of ours.
+    const search = (metricName: EmfMetricName, label: string) =>
       new cloudwatch.MathExpression({
-        expression: `SEARCH('{${namespace}} MetricName="${metricName}"', 'Sum', ${period.toSeconds()})`,
+        expression: `SEARCH('{${[namespace, ...EMF_DIMENSIONS[metricName]].join(',')}} MetricName="${metricName}"', 'Sum', ${period.toSeconds()})`,
         usingMetrics: {},
         period,
         label,

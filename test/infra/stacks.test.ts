@@ -1,6 +1,8 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
-import { afterAll, describe, expect, it } from 'vitest';
-import { RETRY_DESIGN } from '../../infra/stacks/persons-relay-stack.ts';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { EMF_DIMENSIONS } from '../../infra/constructs/relay-monitoring.ts';
+import { RETRY_DESIGN, serviceNameOf } from '../../infra/stacks/persons-relay-stack.ts';
+import { METRIC_NAMES, PowertoolsRelayMetrics } from '../../lib/runtime/metrics.ts';
 import {
   buildRelay,
   type CfnResourceJson,
@@ -598,6 +600,75 @@ describe('alarms and dashboard', () => {
 
   it('shares no CloudFormation exports between the stacks', () => {
     expect(JSON.stringify(full.monitoring.toJSON())).not.toContain('Fn::ImportValue');
+  });
+
+  it('queries each EMF metric by exactly the namespace and dimension set the functions write', () => {
+    // Prepare: what the functions really emit (Powertools EMF on stdout), one of every metric
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const metrics = new PowertoolsRelayMetrics({
+        namespace: 'PersonsRelay',
+        serviceName: serviceNameOf('deletions'),
+      });
+      for (const name of Object.values(METRIC_NAMES)) {
+        const dims: Record<string, string> =
+          name === 'MessagesRejected'
+            ? { reason: 'not_json' }
+            : name === 'PostHogCalls'
+              ? { endpoint: 'bulk_delete', status: '200' }
+              : {};
+        metrics.count(name, 1, dims);
+      }
+      metrics.flush();
+    } finally {
+      spy.mockRestore();
+    }
+    const emitted = new Map<string, { namespace: string; dimensions: string[] }>();
+    for (const line of written.flatMap((c) => c.split('\n')).filter((l) => l.includes('_aws'))) {
+      const doc = JSON.parse(line) as {
+        _aws: {
+          CloudWatchMetrics: {
+            Namespace: string;
+            Dimensions: string[][];
+            Metrics: { Name: string }[];
+          }[];
+        };
+      };
+      for (const directive of doc._aws.CloudWatchMetrics) {
+        for (const metric of directive.Metrics) {
+          emitted.set(metric.Name, {
+            namespace: directive.Namespace,
+            dimensions: [...(directive.Dimensions[0] ?? [])].sort(),
+          });
+        }
+      }
+    }
+    expect([...emitted.keys()].sort()).toEqual(Object.values(METRIC_NAMES).sort());
+
+    // Assess: the dashboard's SEARCH schemas name exactly those dimensions (CloudWatch matches schemas exactly)
+    const dashboard = Object.values(resourcesOf(full.monitoring, 'AWS::CloudWatch::Dashboard'))[0];
+    const body = JSON.stringify(dashboard?.Properties?.['DashboardBody']);
+    const schemas = new Map<string, string>();
+    for (const match of body.matchAll(/SEARCH\('\{([^{}]*)\} MetricName=\W*(\w+)/g)) {
+      schemas.set(match[2] ?? '', match[1] ?? '');
+    }
+    for (const [name, { namespace, dimensions }] of emitted) {
+      expect([...EMF_DIMENSIONS[name as keyof typeof EMF_DIMENSIONS]].sort()).toEqual(dimensions);
+      expect(schemas.get(name), name).toBe([namespace, ...dimensions].join(','));
+    }
+    // ...and so does the throttling alarm: same namespace, same dimension names, the lane's service value
+    const throttled = alarms(full).filter((a) => a.MetricName === 'PostHogThrottled');
+    expect(throttled.length).toBeGreaterThan(0);
+    for (const alarm of throttled) {
+      expect(alarm.Namespace).toBe(emitted.get('PostHogThrottled')?.namespace);
+      expect((alarm.Dimensions ?? []).map((d) => d.Name).sort()).toEqual(
+        emitted.get('PostHogThrottled')?.dimensions,
+      );
+    }
   });
 
   it('graphs the EMF metrics (applied, retried, rejected by reason, calls by endpoint) and the queues', () => {
