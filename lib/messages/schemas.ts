@@ -43,14 +43,15 @@ export const LIMITS = {
 // SQS MessageDeduplicationId / MessageGroupId alphabet: printable ASCII without space.
 const SQS_TOKEN = /^[\x21-\x7e]+$/;
 
-const notBlank = (value: string) => value.trim() !== '';
+// A pattern rather than a refinement, so the published JSON Schema refuses blank strings too (no zod/ajv drift).
+const NOT_BLANK = /\S/;
 
 const nonEmptyString = (max: number) =>
   z
     .string()
     .min(1)
     .max(max)
-    .refine(notBlank, { error: 'must be a non-empty string, not only whitespace', abort: true });
+    .regex(NOT_BLANK, { error: 'must be a non-empty string, not only whitespace' });
 
 /** A PostHog distinct id: non-empty, at most 400 characters. */
 export const DistinctIdSchema = nonEmptyString(LIMITS.distinctIdMaxLength).describe(

@@ -87,6 +87,14 @@ describe('published JSON Schemas', () => {
     }
     const validate = validators.get(COMMAND_TYPES.delete);
     expect(validate?.(deleteCommand({ distinctIds: [''] }))).toBe(false);
+    // Blank strings are refused by both, not only by zod.
+    expect(validate?.(deleteCommand({ distinctIds: ['  '] }))).toBe(false);
+    expect(validate?.(deleteCommand(undefined, { source: ' \t' }))).toBe(false);
+    expect(
+      validators.get(COMMAND_TYPES.update)?.(
+        updateCommand({ distinctId: 'crm-1', set: { ' ': 1 } }),
+      ),
+    ).toBe(false);
     expect(validate?.(deleteCommand({ distinctIds: ['a'], deleteEvent: true }))).toBe(false);
     expect(validate?.(deleteCommand(undefined, { time: '2026-11-28' }))).toBe(false);
   });
