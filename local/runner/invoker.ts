@@ -110,10 +110,13 @@ parentPort.on('message', async ({ id, event, deadline }) => {
     done(id, { id, ok: false, error: String(error && error.stack || error) });
   }
 });
-// Stdout reaches the parent on another channel than messages: a marker line after the invocation's output
-// lets the parent wait until every log line of the invocation has arrived.
+// Stdout and stderr (Powertools writes WARN/ERROR there) reach the parent on other channels than messages: a
+// marker line on each, after the invocation's output, lets the parent wait until every line has arrived.
 function done(id, message) {
-  process.stdout.write(workerData.marker + id + '\\n', () => parentPort.postMessage(message));
+  let pending = 2;
+  const next = () => { pending -= 1; if (pending === 0) parentPort.postMessage(message); };
+  process.stdout.write(workerData.marker + id + '\\n', next);
+  process.stderr.write(workerData.marker + id + '\\n', next);
 }
 `;
 
@@ -124,14 +127,14 @@ interface WorkerReply {
   error?: string;
 }
 
-/** Marks the end of one invocation's stdout (never part of a function's own output). */
+/** Marks the end of one invocation's stdout and stderr (never part of a function's own output). */
 const STDOUT_MARKER = '\u001eRELAY_INVOCATION_DONE ';
 
 interface Instance {
   worker: Worker;
-  /** Invocation ids whose stdout marker has arrived. */
-  flushed: Set<string>;
-  /** The reply of the current invocation, held until its stdout marker has arrived. */
+  /** Invocation id → how many of its two markers (stdout, stderr) have arrived. */
+  flushed: Map<string, number>;
+  /** The reply of the current invocation, held until both its markers have arrived. */
   reply?: { id: string; message: WorkerReply } | undefined;
   busy: boolean;
   /** Timed out or crashed: never handed out again. */
@@ -168,11 +171,11 @@ export function workerInvoker(options: WorkerInvokerOptions): Invoker {
         marker: STDOUT_MARKER,
       },
     });
-    const instance: Instance = { worker, busy: false, flushed: new Set() };
+    const instance: Instance = { worker, busy: false, flushed: new Map() };
     const onStdout = options.onStdout ?? (() => undefined);
     const settle = () => {
       const reply = instance.reply;
-      if (!reply || !instance.flushed.has(reply.id)) return;
+      if (!reply || instance.flushed.get(reply.id) !== 2) return;
       instance.reply = undefined;
       instance.flushed.delete(reply.id);
       const pending = instance.pending;
@@ -181,25 +184,27 @@ export function workerInvoker(options: WorkerInvokerOptions): Invoker {
       if (reply.message.ok) pending.resolve(reply.message.response ?? undefined);
       else pending.reject(new Error(reply.message.error ?? 'handler failed'));
     };
+    const marker = (line: string): boolean => {
+      if (!line.startsWith(STDOUT_MARKER)) return false;
+      const id = line.slice(STDOUT_MARKER.length);
+      instance.flushed.set(id, (instance.flushed.get(id) ?? 0) + 1);
+      settle();
+      return true;
+    };
     pipeLines(worker.stdout, (line) => {
-      if (line.startsWith(STDOUT_MARKER)) {
-        instance.flushed.add(line.slice(STDOUT_MARKER.length));
-        settle();
-      } else {
-        onStdout(line);
-      }
+      if (!marker(line)) onStdout(line);
     });
-    pipeLines(worker.stderr, options.onStderr ?? ((line) => process.stderr.write(`${line}\n`)));
-    worker.on(
-      'message',
-      (message: { ok: boolean; response?: SQSBatchResponse | null; error?: string }) => {
-        const pending = instance.pending;
-        instance.pending = undefined;
-        if (!pending) return;
-        if (message.ok) pending.resolve(message.response ?? undefined);
-        else pending.reject(new Error(message.error ?? 'handler failed'));
-      },
-    );
+    const onStderr = options.onStderr ?? ((line) => process.stderr.write(`${line}\n`));
+    pipeLines(worker.stderr, (line) => {
+      if (!marker(line)) onStderr(line);
+    });
+    // The reply travels on the worker's message port, its stdout/stderr on another channel: hold the reply
+    // until the invocation's markers (written after all of its output) have arrived, so that whoever
+    // reads the function's logs and EMF after the invocation sees all of them.
+    worker.on('message', (message: WorkerReply) => {
+      instance.reply = { id: message.id, message };
+      settle();
+    });
     worker.on('error', (error) => {
       instance.pending?.reject(error);
       instance.pending = undefined;

@@ -250,6 +250,10 @@ describe('worker invoker', () => {
         'export const handler = async (event, context) => {',
         '  invocations += 1;',
         '  if (event.Records[0]?.body === "sleep") await new Promise((r) => setTimeout(r, 5000));',
+        '  if (event.Records[0]?.body === "chatty") {',
+        '    for (let i = 0; i < 300; i += 1) { console.log(`out ${i} ${"x".repeat(2000)}`); console.warn(`err ${i} ${"y".repeat(2000)}`); }',
+        '    return { batchItemFailures: [] };',
+        '  }',
         '  console.log(JSON.stringify({ lane: coldStartLane, invocations, remaining: context.getRemainingTimeInMillis(), secret: process.env.SECRET ?? null }));',
         '  return { batchItemFailures: [] };',
         '};',
@@ -290,6 +294,29 @@ describe('worker invoker', () => {
     ]);
     expect(logs[0]?.remaining).toBeGreaterThan(0);
     expect(logs[0]?.remaining).toBeLessThanOrEqual(3_000);
+  });
+
+  it('answers only after every stdout and stderr line of the invocation has been delivered', async () => {
+    // Prepare: Powertools writes INFO to stdout and WARN/ERROR to stderr; the local report reads both
+    const out: string[] = [];
+    const err: string[] = [];
+    const invoker = workerInvoker({
+      module: modulePath,
+      env: { LANE: 'deletions' },
+      onStdout: (l) => out.push(l),
+      onStderr: (l) => err.push(l),
+    });
+
+    // Act
+    const response = await invoker.invoke(event('chatty'), { timeoutMs: 10_000 });
+    const seen = { out: out.length, err: err.length };
+    await invoker.close();
+
+    // Assess: nothing arrives after the answer, and the end markers never reach the callbacks
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(seen).toEqual({ out: 300, err: 300 });
+    expect(out[299]).toMatch(/^out 299 /);
+    expect(err[299]).toMatch(/^err 299 /);
   });
 
   it('times out like Lambda and cold-starts a fresh instance afterwards', async () => {
