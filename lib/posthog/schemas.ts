@@ -139,8 +139,9 @@ export const FunnelActorsPageSchema = z.looseObject({
 });
 
 /**
- * Capture 200. The docs say `{"status": 1}`; the Rust enum `CaptureResponseCode::Ok = 1` may
- * serialise as `"Ok"`. Both are accepted (case-insensitively for the string).
+ * Capture 200 as documented. The docs say `{"status": 1}`; the Rust enum `CaptureResponseCode::Ok = 1`
+ * may serialise as `"Ok"`. Informational only: the client treats ANY capture 200 as accepted (§11),
+ * because the wire form is unconfirmed and a 200 never means "ingested" anyway.
  */
 export const CaptureResponseSchema = z.looseObject({
   status: z.union([z.literal(1), z.string().regex(/^ok$/i)]),

@@ -339,19 +339,27 @@ describe('PostHogClient responses', () => {
     expect(calls).toHaveLength(1);
   });
 
-  it('accepts capture 200 with status 1 or "Ok"', async () => {
+  it('treats any capture 200 as accepted (status 1, "Ok", quota_limited, or no body) and a 400 as permanent', async () => {
     const time = fakeTime();
     const { fetch, calls } = scriptedFetch(
       () => json(200, { status: 1 }),
-      () => json(200, { status: 'Ok' }),
-      () => json(200, { status: 0 }),
+      () => json(200, { status: 'Ok', quota_limited: ['events'] }),
+      () => empty(200),
+      () => json(200, {}),
+      () =>
+        json(400, { status: 400, code: 'missing_distinct_id', error: 'Event is missing a name' }),
     );
     const client = unitClient(fetch, time);
     const event = { event: '$set', distinctId: 'a', properties: { $set: { plan: 'pro' } } };
 
+    // §11: whether the wire says 1 or "Ok" is unconfirmed, and a 200 never means "ingested" anyway,
+    // so a body that fits no schema must not turn an accepted event into a permanent failure.
     await client.capture(event);
     await client.capture(event);
-    await expect(client.capture(event)).rejects.toBeInstanceOf(ResponseValidationError);
+    await client.capture(event);
+    await client.captureBatch([event]);
+    await expect(client.capture(event)).rejects.toBeInstanceOf(PostHogValidationError);
+    expect(calls).toHaveLength(5);
     expect(calls[0]?.url.href).toBe('https://us.i.posthog.com/i/v0/e/');
     expect(calls[0]?.headers.get('authorization')).toBeNull();
     expect(calls[0]?.body).toMatchObject({
