@@ -251,7 +251,7 @@ describe('worker invoker', () => {
         '  invocations += 1;',
         '  if (event.Records[0]?.body === "sleep") await new Promise((r) => setTimeout(r, 5000));',
         '  if (event.Records[0]?.body === "chatty") {',
-        '    for (let i = 0; i < 300; i += 1) { console.log(`out ${i} ${"x".repeat(2000)}`); console.warn(`err ${i} ${"y".repeat(2000)}`); }',
+        '    for (let i = 0; i < 300; i += 1) { console.log("out " + i + " " + "x".repeat(2000)); console.warn("err " + i + " " + "y".repeat(2000)); }',
         '    return { batchItemFailures: [] };',
         '  }',
         '  console.log(JSON.stringify({ lane: coldStartLane, invocations, remaining: context.getRemainingTimeInMillis(), secret: process.env.SECRET ?? null }));',
