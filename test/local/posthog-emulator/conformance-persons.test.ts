@@ -691,11 +691,17 @@ describe('PostHog emulator conformance: persons (section 12, #1–#41)', () => {
 
     // Assess
     const uuids = ph.state.persons.map((x) => x.uuid).sort();
-    expect(uuids).toEqual([p?.uuid, uuidFromDistinctId(7, '2'), uuidFromDistinctId(7, '3')].sort());
-    expect(ph.state.personByDistinctId('2')?.version).toBe(101);
-    expect(uuidFromDistinctId(7, '2')).toMatch(
-      /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    // Known answers from Python: uuid.uuid5(UUID("932979b4-…"), "7:2") and "7:3" (PostHog's own call), so
+    // the emulator is not checked against its own uuid5.
+    expect(uuids).toEqual(
+      [
+        p?.uuid,
+        '84050cb6-2e35-5196-b0a4-168aee030517',
+        'f5ade304-d092-59ad-a013-1115b8430fc5',
+      ].sort(),
     );
+    expect(ph.state.personByDistinctId('2')?.uuid).toBe(uuidFromDistinctId(7, '2'));
+    expect(ph.state.personByDistinctId('2')?.version).toBe(101);
   });
 
   it('#27 test_new_update_single_person_property/_by_numeric_id: 202 empty; $set from distinct_ids[0] applied later', async () => {
