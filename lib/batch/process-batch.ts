@@ -170,7 +170,7 @@ export function createBatchHandler(
     }
 
     // 3. FIFO: once a message of a group will be retried, the later ones of that group must wait too.
-    if (fifo) blockFailedGroups(records, outcomes);
+    const blockedBy = fifo ? blockFailedGroups(records, outcomes) : new Map<string, string>();
 
     // 4. Dead-letter the rejected ones, then delay the retried ones.
     const results = new Map<string, MessageResult>();
@@ -196,20 +196,26 @@ export function createBatchHandler(
         });
       } else {
         const retry = outcome.status === 'retry';
+        // A blocked FIFO message waits exactly as long as the message blocking its group: the group cannot
+        // move before that one anyway, and a longer wait of its own would hold the whole group back.
+        const blocker = results.get(blockedBy.get(record.messageId) ?? '');
         results.set(record.messageId, {
           action: 'fail',
           status: outcome.status,
           code: retry ? outcome.code : BATCH_RETRY_CODES.dlqSendFailed,
           reason: retry ? outcome.reason : `could not send to the DLQ: ${outcome.reason}`,
-          delaySeconds: retryDelaySeconds(
-            {
-              ...(retry ? { suggestedDelayMs: outcome.delayMs } : {}),
-              receiveCount,
-              transient: !(retry && NOT_TRANSIENT.has(outcome.code)),
-            },
-            deps.retry,
-            random,
-          ),
+          delaySeconds:
+            blocker?.action === 'fail'
+              ? blocker.delaySeconds
+              : retryDelaySeconds(
+                  {
+                    ...(retry ? { suggestedDelayMs: outcome.delayMs } : {}),
+                    receiveCount,
+                    transient: !(retry && NOT_TRANSIENT.has(outcome.code)),
+                  },
+                  deps.retry,
+                  random,
+                ),
         });
       }
     }
@@ -293,9 +299,14 @@ export function createBatchHandler(
  * message of the group is retried too (even if its calls already succeeded: re-applying is idempotent,
  * applying it before its predecessor is not). Rejected messages before the first retry leave the group
  * flowing, because they will never be applied and so cannot be out of order.
+ * Returns blocked message id → id of the message that blocked its group.
  */
-function blockFailedGroups(records: readonly SQSRecord[], outcomes: Map<string, Working>): void {
-  const blocked = new Map<string, Extract<Working, { status: 'retry' }>>();
+function blockFailedGroups(
+  records: readonly SQSRecord[],
+  outcomes: Map<string, Working>,
+): Map<string, string> {
+  const blocked = new Map<string, { id: string; outcome: Extract<Working, { status: 'retry' }> }>();
+  const blockedBy = new Map<string, string>();
   for (const record of records) {
     const group = record.attributes?.MessageGroupId ?? '';
     const outcome = outcomes.get(record.messageId);
@@ -304,13 +315,15 @@ function blockFailedGroups(records: readonly SQSRecord[], outcomes: Map<string, 
       outcomes.set(record.messageId, {
         status: 'retry',
         code: BATCH_RETRY_CODES.groupBlocked,
-        reason: `an earlier message of group ${group} failed (${blocker.code}); order is kept`,
-        delayMs: blocker.delayMs,
+        reason: `an earlier message of group ${group} failed (${blocker.outcome.code}); order is kept`,
+        delayMs: blocker.outcome.delayMs,
       });
+      blockedBy.set(record.messageId, blocker.id);
     } else if (outcome?.status === 'retry') {
-      blocked.set(group, outcome);
+      blocked.set(group, { id: record.messageId, outcome });
     }
   }
+  return blockedBy;
 }
 
 function deadLetterOf(record: SQSRecord, outcome: Working | undefined, dlqUrl: string): DeadLetter {

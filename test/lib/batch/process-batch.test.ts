@@ -235,6 +235,33 @@ describe('batch loop', () => {
     expect(metrics.flushes).toBe(1);
   });
 
+  it('holds a blocked FIFO message back exactly as long as the message blocking its group', async () => {
+    // Prepare: ada's first update fails (503) on its third receive; her second one arrives for the first time
+    const queues = await freshQueues();
+    const first = await eventOf(queues.changes.url, queues.changes.arn, [
+      { body: update('h1', 'crm-1001', { tier: 'platinum' }), group: 'd:crm-1001' },
+    ]);
+    const second = await eventOf(queues.changes.url, queues.changes.arn, [
+      { body: update('h2', 'crm-1001', { seats: 7 }), group: 'd:crm-1001-next' },
+    ]);
+    const [h1raw] = first.Records;
+    const [h2raw] = second.Records;
+    if (!h1raw || !h2raw) throw new Error('records missing');
+    const h1 = { ...h1raw, attributes: { ...h1raw.attributes, ApproximateReceiveCount: '3' } };
+    const h2 = { ...h2raw, attributes: { ...h2raw.attributes, MessageGroupId: 'd:crm-1001' } };
+    const { handler } = handlerFor(queues, 'changes', { fetch: failingFetch(/"platinum"/) });
+
+    // Act
+    const { results } = await handler({ Records: [h1, h2] }, context());
+
+    // Assess: 30 s × 2² for the blocker, and the same for the message behind it (not its own 30 s)
+    expect(results.get(h1.messageId)).toMatchObject({ code: 'http_503', delaySeconds: 120 });
+    expect(results.get(h2.messageId)).toMatchObject({
+      code: 'fifo_group_blocked',
+      delaySeconds: 120,
+    });
+  });
+
   it('sends a rejected message to the DLQ with its reason and acknowledges it', async () => {
     // Prepare
     const queues = await freshQueues();
