@@ -2,6 +2,7 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { EMF_DIMENSIONS } from '../../infra/constructs/relay-monitoring.ts';
 import { RETRY_DESIGN, serviceNameOf } from '../../infra/stacks/persons-relay-stack.ts';
+import { loadConfig } from '../../lib/config.ts';
 import { METRIC_NAMES, PowertoolsRelayMetrics } from '../../lib/runtime/metrics.ts';
 import {
   buildRelay,
@@ -212,6 +213,30 @@ describe('lanes', () => {
         },
       });
     }
+  });
+
+  it("sets an environment that lib/config.ts (the functions' parser) accepts for each lane", () => {
+    const functions = Object.values(resourcesOf(core, 'AWS::Lambda::Function'));
+    const lanes = new Set<string>();
+    for (const fn of functions) {
+      const vars = props<{ Environment: { Variables: Record<string, unknown> } }>(fn).Environment
+        .Variables;
+      // Deploy-time values (queue URLs) are tokens in the template; give them the shape they resolve to.
+      const env = Object.fromEntries(
+        Object.entries(vars).map(([name, value]) => [
+          name,
+          typeof value === 'string'
+            ? value
+            : `https://sqs.eu-west-1.amazonaws.com/123456789012/${name.toLowerCase()}`,
+        ]),
+      );
+      const lane = env['LANE'] === 'changes' ? 'changes' : 'deletions';
+      const config = loadConfig(env, { lane });
+      lanes.add(config.lane);
+      expect(config.powertools.serviceName).toBe(serviceNameOf(lane));
+      expect(config.posthog.rateLimits.instances).toBeGreaterThanOrEqual(2);
+    }
+    expect([...lanes].sort()).toEqual(['changes', 'deletions']);
   });
 
   it('deploys the event sources disabled, with a warning, when no project id is configured', () => {
