@@ -353,6 +353,8 @@ export class PostHogClient {
    * (`personsDeleted`) and queued (`personsQueuedForDeletion`, `deletionErrors[].step`).
    * Entries in `deletionErrors` were NOT deleted and should be retried. A chunk that fails throws;
    * re-running the whole call is safe (deleted persons are simply not found again).
+   * The merged counts are sums over chunks: in the queued shape a person whose distinct ids fall in
+   * two chunks is not deleted yet when the second chunk runs, so it is counted (and queued) twice.
    *
    * @example
    * const r = await client.bulkDelete({ distinctIds }, { deleteEvents: true });
