@@ -5,6 +5,7 @@ export {
   createBatchHandler,
   type LambdaContextLike,
   type MessageResult,
+  WRONG_LANE,
 } from './process-batch.ts';
 export { type DeadLetter, type QueueOps, sqsQueueOps, type VisibilityChange } from './queue-ops.ts';
 export {

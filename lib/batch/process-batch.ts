@@ -2,7 +2,7 @@ import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Lane } from '../config.ts';
 import { executePlan, type Outcome, type PostHogClientLike } from '../executor/index.ts';
-import { type Command, parseMessage } from '../messages/index.ts';
+import { type Command, laneOf, parseMessage } from '../messages/index.ts';
 import { type InboundCommand, planBatch } from '../planner/index.ts';
 import type { RelayLogger } from '../runtime/logger.ts';
 import { METRIC_NAMES, type RelayMetrics } from '../runtime/metrics.ts';
@@ -86,6 +86,9 @@ function credentialsAsRetry(outcome: Outcome): Outcome {
   };
 }
 
+/** Rejection code of a valid command sent to the other lane's queue. */
+export const WRONG_LANE = 'wrong_lane';
+
 /** Retry codes for which PostHog was not at fault, so the receive-count backoff does not apply. */
 const NOT_TRANSIENT = new Set<string>([BATCH_RETRY_CODES.noTimeLeft, 'deadline_exceeded']);
 
@@ -118,22 +121,34 @@ export function createBatchHandler(
     const records = Array.isArray(event?.Records) ? event.Records : [];
     deps.metrics.count(METRIC_NAMES.received, records.length);
 
-    // 1. Parse every body; a bad one is rejected with the parser's path and reason.
+    // 1. Parse every body; a bad one is rejected with the parser's path and reason, a valid command sent to
+    //    the other lane's queue with `wrong_lane`.
     const outcomes = new Map<string, Working>();
     const commands = new Map<string, Command>();
     const inbound: InboundCommand[] = [];
     for (const record of records) {
       const parsed = safeParse(record.body);
-      if (parsed.ok) {
-        commands.set(record.messageId, parsed.command);
-        inbound.push({ messageId: record.messageId, command: parsed.command });
-      } else {
+      if (!parsed.ok) {
         outcomes.set(record.messageId, {
           status: 'rejected',
           code: parsed.rejection.code,
           reason: parsed.rejection.reason,
         });
+        continue;
       }
+      commands.set(record.messageId, parsed.command);
+      const lane = laneOf(parsed.command);
+      if (lane !== deps.lane) {
+        // Applying it here would bypass what its lane guarantees (per-person FIFO order for changes) and
+        // spend the other lane's share of the PostHog budget; the DLQ entry says where it belongs.
+        outcomes.set(record.messageId, {
+          status: 'rejected',
+          code: WRONG_LANE,
+          reason: `type: "${parsed.command.type}" belongs on the ${lane} queue, not the ${deps.lane} queue; send it there`,
+        });
+        continue;
+      }
+      inbound.push({ messageId: record.messageId, command: parsed.command });
     }
 
     // 2. Plan the whole batch and execute it before the deadline.

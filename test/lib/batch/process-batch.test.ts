@@ -307,6 +307,38 @@ describe('batch loop', () => {
     );
   });
 
+  it('dead-letters a valid command sent to the other lane, naming where it belongs, without calling PostHog', async () => {
+    // Prepare: a property update (changes lane, FIFO) on the standard deletions queue
+    const queues = await freshQueues();
+    const event = await eventOf(queues.deletions.url, queues.deletions.arn, [
+      { body: update('lost-1', 'crm-1005', { plan: 'team' }) },
+    ]);
+    const before = emulator.state.requestLog.length;
+    const { handler, logger } = handlerFor(queues, 'deletions');
+
+    // Act
+    const { response, results } = await handler(event, context());
+
+    // Assess
+    const id = event.Records[0]?.messageId ?? '';
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(results.get(id)).toMatchObject({ action: 'acknowledge', code: 'wrong_lane' });
+    const [letter] = await listDeadLetters(sqs.client, queues.deletions.dlqUrl);
+    expect(letter).toMatchObject({
+      errorCode: 'wrong_lane',
+      errorReason:
+        'type: "person.properties.update" belongs on the changes queue, not the deletions queue; send it there',
+      originalMessageId: id,
+    });
+    expect(emulator.state.requestLog.length).toBe(before);
+    expect(emulator.state.personByDistinctId('crm-1005')?.properties['plan']).not.toBe('team');
+    const audit = logger.lines.find((l) => l.message === 'message outcome')?.extra;
+    expect(audit).toMatchObject({
+      correlation_id: 'lost-1',
+      commandType: 'person.properties.update',
+    });
+  });
+
   it('reports a rejected message as a failure when the DLQ send fails, never dropping it', async () => {
     // Prepare: a DLQ URL that does not exist
     const queues = await freshQueues();
