@@ -269,7 +269,8 @@ export function createBatchHandler(
         messageId: record.messageId,
         commandType: command?.type ?? null,
         receiveCount: Number(record.attributes?.ApproximateReceiveCount ?? '1'),
-        outcome: result.status,
+        // Not acknowledged means it comes back: `retry`, even for a rejection whose DLQ send failed.
+        outcome: result.action === 'fail' ? 'retry' : result.status,
         ...(result.status === 'applied' ? {} : { code: result.code, reason: result.reason }),
         ...(result.action === 'fail' ? { retryInSeconds: result.delaySeconds } : {}),
       };

@@ -344,7 +344,7 @@ describe('batch loop', () => {
     const queues = await freshQueues();
     const event = await eventOf(queues.deletions.url, queues.deletions.arn, [{ body: 'not json' }]);
     const missingDlq = `${queues.deletions.dlqUrl}-missing`;
-    const { handler } = handlerFor(queues, 'deletions', { dlqUrl: missingDlq });
+    const { handler, logger, metrics } = handlerFor(queues, 'deletions', { dlqUrl: missingDlq });
 
     // Act
     const { response, results } = await handler(event, context());
@@ -357,6 +357,11 @@ describe('batch loop', () => {
       status: 'rejected',
       code: 'dlq_send_failed',
     });
+    // ...and it is reported as coming back (retry), not as dead-lettered
+    const audit = logger.lines.find((l) => l.message === 'message outcome')?.extra;
+    expect(audit).toMatchObject({ outcome: 'retry', code: 'dlq_send_failed' });
+    expect(metrics.total('MessagesRetried')).toBe(1);
+    expect(metrics.total('MessagesRejected')).toBe(0);
   });
 
   it('starts no PostHog call when the Lambda has no time left, and retries without backoff', async () => {
