@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { buildTestBundles, type Pipeline, startPipeline } from './harness.ts';
 
 const run = promisify(execFile);
@@ -38,6 +38,7 @@ describe('send and dlq commands against the local pipeline', () => {
     const dir = path.join(ROOT, 'tmp');
     await mkdir(dir, { recursive: true });
     const file = path.join(dir, `cli-${process.pid}.ndjson`);
+    onTestFinished(() => rm(file, { force: true }));
     await writeFile(
       file,
       [
@@ -87,6 +88,5 @@ describe('send and dlq commands against the local pipeline', () => {
       plan: 'team',
     });
     expect((await pipeline.stack.depth()).changes).toEqual({ queued: 0, inFlight: 0, dlq: 0 });
-    await rm(file, { force: true });
   });
 });
