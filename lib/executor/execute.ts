@@ -249,11 +249,17 @@ export async function executePlan(
 
   const stages = [...new Set(plan.calls.map((c) => c.stage))].sort((a, b) => a - b);
   for (const stage of stages) {
-    const queue = plan.calls.filter((c) => c.stage === stage);
+    const queue = plan.calls.filter((c) => c.stage === stage && c.endpoint !== 'capture_batch');
+    // Capture calls of one stage go one after another, in plan order: the planner folds a person's events of
+    // several rounds into one batch, and when that batch overflows into the next call, order must hold across them.
+    const captures = plan.calls.filter((c) => c.stage === stage && c.endpoint === 'capture_batch');
     const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
       for (let call = queue.shift(); call !== undefined; call = queue.shift()) await run(call);
     });
-    await Promise.all(workers);
+    const captureWorker = async () => {
+      for (const call of captures) await run(call);
+    };
+    await Promise.all([...workers, captureWorker()]);
   }
 
   for (const skip of plan.skipped) {

@@ -397,15 +397,64 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
   }
   lowerBound += personalWrites;
 
-  // Capture batches: one per stage, split by count and size.
-  const byStage = new Map<number, typeof captureEvents>();
-  for (const entry of captureEvents) {
-    const list = byStage.get(entry.stage) ?? [];
-    list.push(entry);
-    byStage.set(entry.stage, list);
+  // Capture batches. Capture calls are not rate limited, but each is a call: events of different rounds share a
+  // batch whenever no Persons API call of the same person (survivor or merged id) lies between them. Ingestion keeps
+  // the order of a person's events within one /batch/ (produced in order per distinct id), so per-person order holds;
+  // an event only moves later, across stages where none of its persons has an API call.
+  // personKey → stages of its split/update/delete_property calls, ascending (calls are pushed stage by stage).
+  const apiStages = new Map<string, number[]>();
+  for (const call of calls) {
+    if (
+      call.endpoint !== 'split' &&
+      call.endpoint !== 'update_property' &&
+      call.endpoint !== 'delete_property'
+    ) {
+      continue;
+    }
+    const key = personKeyOf(call.person);
+    const list = apiStages.get(key);
+    if (list === undefined) apiStages.set(key, [call.stage]);
+    else list.push(call.stage);
+  }
+  // Each event may run at any stage in [lo, hi]: after the last API call of its persons before its own stage, and
+  // before their next one. `lo` never decreases along one person's events, so their order survives the move.
+  const lastLo = new Map<string, number>();
+  const windows = captureEvents.map((entry, index) => {
+    const keys =
+      entry.event.event === '$merge_dangerously'
+        ? [`d:${entry.event.distinctId}`, `d:${entry.event.alias}`]
+        : [`d:${entry.event.distinctId}`];
+    // Never earlier than its own stage: persons are known only as named, so an event moved ahead of another
+    // person's API call could meet a state that call was meant to change first (a merge before a split).
+    let lo = entry.stage;
+    let hi = Number.POSITIVE_INFINITY;
+    for (const key of keys) {
+      const list = apiStages.get(key) ?? [];
+      const before = list[firstAbove(list, entry.stage - 1) - 1];
+      const after = list[firstAbove(list, entry.stage)];
+      lo = Math.max(lo, before === undefined ? 1 : before + 1, lastLo.get(key) ?? 1);
+      if (after !== undefined) hi = Math.min(hi, after - 1);
+    }
+    for (const key of keys) lastLo.set(key, lo);
+    return { entry, index, lo, hi };
+  });
+  // The fewest stages that meet every window (greedy by window end), then each event at the first one it can use.
+  const points: number[] = [];
+  for (const window of [...windows].sort((a, b) => a.hi - b.hi)) {
+    const last = points[points.length - 1];
+    if (last === undefined || window.lo > last) points.push(window.hi);
+  }
+  const batches = new Map<number, typeof windows>();
+  for (const window of windows) {
+    const point = points[firstAbove(points, window.lo - 1)] ?? window.lo;
+    const list = batches.get(point);
+    if (list === undefined) batches.set(point, [window]);
+    else list.push(window);
   }
   const captureCalls: PlannedCall[] = [];
-  for (const [stage, entries] of byStage) {
+  for (const [point, members] of batches) {
+    // The open-ended batch (no API call of its persons follows) runs at the latest stage one of its events needs.
+    const stage = Number.isFinite(point) ? point : Math.max(...members.map((m) => m.lo));
     let current: typeof captureEvents = [];
     let bytes = 0;
     const flush = () => {
@@ -421,11 +470,13 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
       current = [];
       bytes = 0;
     };
-    for (const entry of entries) {
+    // Members are in event order already (windows are visited in order); overflow calls of one stage run in order.
+    for (const { entry } of members) {
       const size = JSON.stringify(entry.event).length;
       captureBytes += size;
-      if (current.length >= CAPTURE_BATCH_MAX_EVENTS || bytes + size > CAPTURE_BATCH_MAX_BYTES)
+      if (current.length >= CAPTURE_BATCH_MAX_EVENTS || bytes + size > CAPTURE_BATCH_MAX_BYTES) {
         flush();
+      }
       current.push(entry);
       bytes += size;
     }
@@ -433,7 +484,10 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
   }
   calls.push(...captureCalls);
   if (captureEvents.length > 0) {
-    lowerBound += Math.max(1, Math.ceil(captureBytes / CAPTURE_BATCH_MAX_BYTES_SERVER));
+    lowerBound += Math.max(
+      Math.ceil(captureBytes / CAPTURE_BATCH_MAX_BYTES_SERVER),
+      captureSegments(captureEvents, apiStages),
+    );
   }
 
   // Duplicates (same command id, same person) share the calls of the first message.
@@ -458,6 +512,48 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
     callCount: calls.length,
     naiveCallCount: messages.reduce((sum, m) => sum + singleMessageCallCount(m.command, mode), 0),
   };
+}
+
+/**
+ * The fewest capture calls any plan that keeps per-person order needs: for the person whose events need the most,
+ * 1 + the number of gaps between its consecutive capture events that one of its Persons API calls (a split, or an
+ * update by the same name) must run in. Such events cannot share a call.
+ */
+function captureSegments(
+  events: readonly { stage: number; event: PlannedCaptureEvent }[],
+  apiStages: ReadonlyMap<string, readonly number[]>,
+): number {
+  const stagesOf = new Map<string, number[]>();
+  for (const { stage, event } of events) {
+    // The event's own person (the survivor of a merge): its order is what the rounds encode.
+    const key = `d:${event.distinctId}`;
+    const list = stagesOf.get(key);
+    if (list === undefined) stagesOf.set(key, [stage]);
+    else list.push(stage);
+  }
+  let most = 1;
+  for (const [key, stages] of stagesOf) {
+    const api = apiStages.get(key) ?? [];
+    let segments = 1;
+    for (let i = 1; i < stages.length; i += 1) {
+      const [before, after] = [stages[i - 1] ?? 0, stages[i] ?? 0];
+      if ((api[firstAbove(api, before)] ?? after) < after) segments += 1;
+    }
+    most = Math.max(most, segments);
+  }
+  return most;
+}
+
+/** Index of the first item of an ascending list greater than `value` (`list.length` when none is). */
+function firstAbove(list: readonly number[], value: number): number {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((list[mid] ?? 0) > value) high = mid;
+    else low = mid + 1;
+  }
+  return low;
 }
 
 function describePerson(person: PersonRef): string {

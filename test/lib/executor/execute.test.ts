@@ -312,6 +312,57 @@ describe('executePlan against the emulator', () => {
     expect(ph.state.requestLog.map((r) => r.endpoint)).toEqual(['persons/bulk_delete']);
   });
 
+  it('sends the capture batches of one stage one after another, in plan order', async () => {
+    // Prepare: 1,100 merge events of one survivor overflow one capture call, so stage 1 holds two.
+    const { ph, client } = await setup();
+    const merged = Array.from({ length: 1100 }, (_, i) => `old-${i}`);
+    const messages = Array.from({ length: 11 }, (_, i) => ({
+      messageId: `m${i}`,
+      command: CommandSchema.parse(
+        mergeCommand(
+          { survivorDistinctId: 'alice', mergedDistinctIds: merged.slice(i * 100, i * 100 + 100) },
+          { id: `c${i}` },
+        ),
+      ),
+    }));
+    const plan = planBatch(messages);
+    const captures = plan.calls.filter((c) => c.endpoint === 'capture_batch');
+    expect(captures.map((c) => c.endpoint === 'capture_batch' && c.events.length)).toEqual([
+      1000, 100,
+    ]);
+    expect(captures[0]?.stage).toBe(captures[1]?.stage);
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const sent: string[] = [];
+    const watched: PostHogClientLike = {
+      batchByDistinctIds: (ids, o) => client.batchByDistinctIds(ids, o),
+      bulkDelete: (target, flags, o) => client.bulkDelete(target, flags, o),
+      split: (person, body, o) => client.split(person, body, o),
+      updateProperty: (person, key, value, o) => client.updateProperty(person, key, value, o),
+      deleteProperty: (person, key, o) => client.deleteProperty(person, key, o),
+      captureBatch: async (events, o) => {
+        inFlight += 1;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        try {
+          await client.captureBatch(events, o);
+          sent.push(String(events[0]?.properties?.['alias']));
+        } finally {
+          inFlight -= 1;
+        }
+      },
+    };
+
+    // Act
+    const outcomes = await executePlan(plan, watched, { concurrency: 4 });
+    await ph.flush();
+
+    // Assess
+    expect(mostInFlight).toBe(1);
+    expect(sent).toEqual(['old-0', 'old-1000']);
+    expect(new Set([...outcomes.values()].map((o) => o.status))).toEqual(new Set(['applied']));
+    expect(ph.state.events.filter((e) => e.event === '$merge_dangerously')).toHaveLength(1100);
+  });
+
   it('rejects merges when the client has no project token', async () => {
     const { ph } = await setup();
     const client = new PostHogClient({
