@@ -72,7 +72,8 @@ interface Candidate {
  * - **SNS** notification without raw delivery: `{"Type":"Notification","Message":"<JSON string>"}`, whose
  *   `Message` holds a bare command or another envelope; paths inside it are reported as `Message.<path>`;
  * - **CloudEvents 1.0** structured JSON: `specversion` `"1.0"`, `type`, `id`, `source`, `time` (required here,
- *   optional in CloudEvents), `data`.
+ *   optional in CloudEvents), and `data`, or `data_base64` holding the same JSON encoded (paths inside it are
+ *   reported as `data_base64.<path>`).
  *
  * Never throws: every failure is a {@link MessageRejection} naming the path and the reason.
  *
@@ -204,13 +205,6 @@ function unwrapCloudEvent(event: JsonObject, prefix: JsonPath): Candidate | Pars
       `is ${JSON.stringify(event.specversion)}; only CloudEvents "1.0" is supported`,
     );
   }
-  if ('data_base64' in event) {
-    return reject(
-      'invalid_field',
-      [...prefix, 'data_base64'],
-      'binary CloudEvents data is not supported; send the command data as JSON in data',
-    );
-  }
   const contentType = event.datacontenttype;
   if (
     contentType !== undefined &&
@@ -229,14 +223,53 @@ function unwrapCloudEvent(event: JsonObject, prefix: JsonPath): Candidate | Pars
   if (event.source === undefined) {
     return reject('invalid_field', [...prefix, 'source'], 'is required by CloudEvents 1.0');
   }
+  let data = event.data;
+  let dataField = 'data';
+  if ('data_base64' in event) {
+    // Some CloudEvents SDKs send JSON data as bytes; accept it when it decodes to JSON.
+    const decoded = decodeDataBase64(event, [...prefix, 'data_base64']);
+    if ('ok' in decoded) return decoded;
+    data = decoded.value;
+    dataField = 'data_base64';
+  }
   const candidate: JsonObject = {
     type: event.type,
     id: event.id,
     time: event.time,
     source: event.source,
-    data: event.data,
+    data,
   };
-  return { value: candidate, envelope: 'cloudevents', toBodyPath: (path) => [...prefix, ...path] };
+  return {
+    value: candidate,
+    envelope: 'cloudevents',
+    // A problem inside base64 data is reported under data_base64, the field the producer wrote.
+    toBodyPath: ([head, ...rest]) =>
+      head === 'data'
+        ? [...prefix, dataField, ...rest]
+        : [...prefix, ...(head === undefined ? [] : [head]), ...rest],
+  };
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+function decodeDataBase64(event: JsonObject, path: JsonPath): { value: unknown } | ParseResult {
+  if ('data' in event) {
+    return reject(
+      'invalid_field',
+      path,
+      'cannot be combined with data (CloudEvents allows one of them)',
+    );
+  }
+  const encoded = event['data_base64'];
+  if (typeof encoded !== 'string' || !BASE64.test(encoded)) {
+    return reject('invalid_field', path, 'must be a base64 string holding the JSON command data');
+  }
+  const text = Buffer.from(encoded, 'base64').toString('utf8');
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return reject('not_json', path, notJsonReason('the decoded data_base64', text));
+  }
 }
 
 function validate(candidate: Candidate): ParseResult {

@@ -108,6 +108,25 @@ describe('parseMessage: valid commands in every envelope', () => {
     expect(result.ok).toBe(true);
   });
 
+  it('accepts a CloudEvent whose JSON data comes as data_base64', () => {
+    // Prepare
+    const command = updateCommand({ distinctId: 'crm-1', set: { plan: 'pro', note: 'naïve ✓' } });
+    const event = cloudEvent(command, {
+      data: undefined,
+      data_base64: Buffer.from(JSON.stringify(command.data)).toString('base64'),
+    });
+
+    // Act
+    const result = parseMessage(body(event));
+
+    // Assess
+    expect(result).toMatchObject({
+      ok: true,
+      envelope: 'cloudevents',
+      command: { data: command.data },
+    });
+  });
+
   it('accepts a CloudEvent without datacontenttype and with a +json type', () => {
     const plain = cloudEvent(mergeCommand());
     delete plain.datacontenttype;
@@ -251,11 +270,47 @@ const invalid: Case[] = [
     'specversion: is "0.3"; only CloudEvents "1.0" is supported',
   ],
   [
-    'CloudEvents binary data',
+    'CloudEvents with both data and data_base64',
     cloudEvent(updateCommand(), { data_base64: 'e30=' }),
     'invalid_field',
     'data_base64',
-    'data_base64: binary CloudEvents data is not supported; send the command data as JSON in data',
+    'data_base64: cannot be combined with data (CloudEvents allows one of them)',
+  ],
+  [
+    'CloudEvents data_base64 not base64',
+    cloudEvent(updateCommand(), { data: undefined, data_base64: 'not base64!' }),
+    'invalid_field',
+    'data_base64',
+    'data_base64: must be a base64 string holding the JSON command data',
+  ],
+  [
+    'CloudEvents data_base64 a number',
+    cloudEvent(updateCommand(), { data: undefined, data_base64: 42 }),
+    'invalid_field',
+    'data_base64',
+    'data_base64: must be a base64 string holding the JSON command data',
+  ],
+  [
+    'CloudEvents data_base64 not JSON',
+    cloudEvent(updateCommand(), {
+      data: undefined,
+      data_base64: Buffer.from('plan=pro').toString('base64'),
+    }),
+    'not_json',
+    'data_base64',
+    'data_base64: the decoded data_base64 is not valid JSON',
+  ],
+  [
+    'CloudEvents data_base64 with an invalid field',
+    cloudEvent(updateCommand(), {
+      data: undefined,
+      data_base64: Buffer.from(JSON.stringify({ distinctId: '', set: { a: 1 } })).toString(
+        'base64',
+      ),
+    }),
+    'invalid_field',
+    'data_base64.distinctId',
+    'data_base64.distinctId: must be a non-empty string',
   ],
   [
     'CloudEvents text data',
