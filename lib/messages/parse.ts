@@ -35,7 +35,8 @@ type KnownField =
   | 'data'
   | 'detail'
   | 'specversion'
-  | 'datacontenttype';
+  | 'datacontenttype'
+  | 'data_base64';
 // The named fields are declared so they read as `event.source`; any other key is still allowed.
 type JsonObject = Record<string, unknown> & Partial<Record<KnownField, unknown>>;
 
@@ -260,7 +261,7 @@ function decodeDataBase64(event: JsonObject, path: JsonPath): { value: unknown }
       'cannot be combined with data (CloudEvents allows one of them)',
     );
   }
-  const encoded = event['data_base64'];
+  const encoded = event.data_base64;
   if (typeof encoded !== 'string' || !BASE64.test(encoded)) {
     return reject('invalid_field', path, 'must be a base64 string holding the JSON command data');
   }
