@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isDistinctIdIllegal } from './ids.ts';
+import { isDistinctIdIllegal, uuidFromDistinctId } from './ids.ts';
 import type { EmulatorStore, PersonRow } from './store.ts';
 import type { JsonObject, JsonValue } from './types.ts';
 
@@ -66,6 +66,7 @@ export const ingestEvent = (store: EmulatorStore, input: IngestEvent): void => {
         person = store.createPerson({
           teamId,
           distinctIds: [distinctId],
+          uuid: ingestionUuid(store, teamId, distinctId),
           createdAt: input.timestamp,
         });
       }
@@ -157,9 +158,21 @@ const merge = (
   const created = store.createPerson({
     teamId,
     distinctIds: [intoId, otherId],
+    uuid: ingestionUuid(store, teamId, intoId),
     createdAt: input.timestamp,
     isIdentified: true,
   });
   applyPropertyUpdates(created.properties, properties);
   return created;
 };
+
+/**
+ * The uuid ingestion gives a new person: PostHog's `uuidFromDistinctId(teamId, distinctId)` of the event's
+ * distinct id, so person uuids are predictable (and split's `:split` suffix rule is reachable). Should that uuid
+ * still be taken (the id was split off its first person, whose uuid it named), a random one stands in where real
+ * PostHog would hit its unique constraint.
+ */
+function ingestionUuid(store: EmulatorStore, teamId: number, distinctId: string): string {
+  const derived = uuidFromDistinctId(teamId, distinctId);
+  return store.hasUuid(derived) ? randomUUID() : derived;
+}

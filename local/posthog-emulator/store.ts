@@ -128,6 +128,11 @@ export class EmulatorStore {
     return pk === undefined ? undefined : this.#persons.get(pk);
   }
 
+  /** Whether any team's person has this uuid (uuids are unique across teams, as in PostHog's table). */
+  public hasUuid(uuid: string): boolean {
+    return this.#byUuid.has(uuid);
+  }
+
   /** A person of `teamId` by uuid (any accepted uuid spelling). */
   public byUuid(teamId: number, uuid: string): PersonRow | undefined {
     const canonical = parseUuid(uuid);

@@ -98,6 +98,33 @@ describe('PostHog emulator capture (§11)', () => {
     expect(beforeFlush).toBeUndefined();
     expect(ph.state.personByDistinctId('u')?.properties).toEqual({ a: 1, first: 'x' });
   });
+  it("gives a person created by ingestion PostHog's uuid5 of its first distinct id, so a split of that id takes the ':split' uuid", async () => {
+    // Prepare
+    const ph = await emulator();
+    await capture(ph, { event: 'pageview', distinct_id: 'anon-1' });
+    await capture(ph, {
+      event: '$identify',
+      distinct_id: 'user-1',
+      properties: { $anon_distinct_id: 'anon-1' },
+    });
+    await ph.flush();
+    const created = ph.state.personByDistinctId('anon-1');
+
+    // Act: move the id that named the person off it
+    await apiClient(ph)('POST', `persons/${created?.uuid}/split/`, {
+      distinct_ids_to_split: ['anon-1'],
+    });
+    await ph.flush();
+
+    // Assess: known answers from Python's uuid.uuid5(UUID("932979b4-…"), "1:anon-1") and "1:anon-1:split"
+    expect(created?.uuid).toBe('cfa956a0-5af4-51c6-9ef5-cb3c80e09b69');
+    expect(ph.state.personByDistinctId('user-1')?.uuid).toBe(
+      'cfa956a0-5af4-51c6-9ef5-cb3c80e09b69',
+    );
+    expect(ph.state.personByDistinctId('anon-1')?.uuid).toBe(
+      '50969c23-6154-5465-bcf1-cf1be9128e54',
+    );
+  });
 });
 
 describe('PostHog emulator identity merges (§11, S16)', () => {
