@@ -1,5 +1,5 @@
 import type { JsonValue } from '../messages/index.ts';
-import type { Plan, PlannedCall, PlannedCaptureEvent } from '../planner/index.ts';
+import type { Plan, PlannedCall, PlannedCaptureEvent, SplitCall } from '../planner/index.ts';
 import {
   isAlreadyDone,
   isRetryable,
@@ -305,12 +305,30 @@ function toCaptureEvent(event: PlannedCaptureEvent): ClientCaptureEvent {
 }
 
 /** Turns a failed call into the outcome of the messages it serves, using the client's one retry policy. */
-export function outcomeOfError(error: unknown, call: Pick<PlannedCall, 'endpoint'>): Outcome {
+export function outcomeOfError(
+  error: unknown,
+  call: Pick<PlannedCall, 'endpoint'> & Partial<Pick<SplitCall, 'body'>>,
+): Outcome {
   // Not `isAlreadyDone(error, 'delete')` for bulk_delete: that 404 rule is for DELETE persons/:id. bulk_delete
   // answers 202 with persons_found 0 for persons already gone, so its 404 means an unknown project or route, and
   // counting it as done would acknowledge deletions that never happened.
-  if (call.endpoint === 'split' && isAlreadyDone(error, 'split')) return APPLIED;
   const reason = `${call.endpoint} failed: ${error instanceof Error ? error.message : String(error)}`;
+  if (call.endpoint === 'split' && isAlreadyDone(error, 'split')) {
+    // Done before only if *every* id to split is off the person; if PostHog names just some of them, the others
+    // are still on it and the split never ran (a wrong id in the command): that must not pass as applied.
+    const detail = error instanceof PostHogApiError ? (error.detail ?? '') : '';
+    const ids =
+      call.body !== undefined && 'distinctIdsToSplit' in call.body
+        ? call.body.distinctIdsToSplit
+        : [];
+    const missing = ids.filter((id) => !namedInDetail(detail, id));
+    if (missing.length === 0) return APPLIED;
+    return {
+      status: 'rejected',
+      code: codeOf(error),
+      reason: `${reason} (the split was not applied: ${missing.map((id) => JSON.stringify(id)).join(', ')} still on the person)`,
+    };
+  }
   const code = codeOf(error);
   if (isRetryable(error)) {
     return { status: 'retry', code, reason, delayMs: retryDelayMs(error, 0) ?? 0 };
@@ -326,6 +344,17 @@ export function outcomeOfError(error: unknown, call: Pick<PlannedCall, 'endpoint
     return { status: 'rejected', code: OUTCOME_CODES.personNotFound, reason };
   }
   return { status: 'rejected', code, reason };
+}
+
+/**
+ * Whether PostHog's `not on this person: ['a', "b'c"]` detail (a Python list repr) names `id`. Ids whose repr
+ * escapes characters cannot be matched reliably, so they count as named (the lenient reading: already done).
+ */
+function namedInDetail(detail: string, id: string): boolean {
+  // Python escapes quotes, backslashes and control characters (code points below 32, and 127).
+  if (/[\\'"]/.test(id) || [...id].some((ch) => ch.charCodeAt(0) < 32 || ch === '\x7f'))
+    return true;
+  return detail.includes(`'${id}'`);
 }
 
 function codeOf(error: unknown): string {

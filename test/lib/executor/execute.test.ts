@@ -163,6 +163,26 @@ describe('executePlan against the emulator', () => {
     expect(again.get('m0')).toEqual({ status: 'applied' });
   });
 
+  it('rejects a split whose ids are only partly off the person: it was never applied', async () => {
+    // Prepare
+    const { ph, client } = await setup();
+    const plan = planBatch(
+      inbound(splitCommand({ uuid: UUID_3, distinctIdsToSplit: ['carol-phone', 'carol-tablet'] })),
+    );
+
+    // Act
+    const outcomes = await executePlan(plan, client);
+    await ph.flush();
+
+    // Assess
+    expect(outcomes.get('m0')).toMatchObject({ status: 'rejected', code: 'http_400' });
+    expect(outcomes.get('m0')).toHaveProperty(
+      'reason',
+      expect.stringMatching(/the split was not applied: "carol-phone" still on the person\)$/),
+    );
+    expect(person(ph, 'carol-phone')?.uuid).toBe(UUID_3);
+  });
+
   it('rejects a change to a distinct id no person has, and applies the rest', async () => {
     const { client } = await setup();
     const plan = planBatch(
