@@ -416,27 +416,22 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
     if (list === undefined) apiStages.set(key, [call.stage]);
     else list.push(call.stage);
   }
-  // Each event may run at any stage in [lo, hi]: after the last API call of its persons before its own stage, and
-  // before their next one. `lo` never decreases along one person's events, so their order survives the move.
-  const lastLo = new Map<string, number>();
-  const windows = captureEvents.map((entry, index) => {
+  // Each event may run at any stage in [lo, hi]: not earlier than its own stage (lo), because persons are known
+  // only as named and an event moved ahead of another person's API call could meet a state that call was meant to
+  // change first (a merge before a split); and before the next API call of its persons (hi). Events are in stage
+  // order, so each person's events get non-decreasing stages below and keep their order.
+  const windows = captureEvents.map((entry) => {
     const keys =
       entry.event.event === '$merge_dangerously'
         ? [`d:${entry.event.distinctId}`, `d:${entry.event.alias}`]
         : [`d:${entry.event.distinctId}`];
-    // Never earlier than its own stage: persons are known only as named, so an event moved ahead of another
-    // person's API call could meet a state that call was meant to change first (a merge before a split).
-    let lo = entry.stage;
     let hi = Number.POSITIVE_INFINITY;
     for (const key of keys) {
       const list = apiStages.get(key) ?? [];
-      const before = list[firstAbove(list, entry.stage - 1) - 1];
       const after = list[firstAbove(list, entry.stage)];
-      lo = Math.max(lo, before === undefined ? 1 : before + 1, lastLo.get(key) ?? 1);
       if (after !== undefined) hi = Math.min(hi, after - 1);
     }
-    for (const key of keys) lastLo.set(key, lo);
-    return { entry, index, lo, hi };
+    return { entry, lo: entry.stage, hi };
   });
   // The fewest stages that meet every window (greedy by window end), then each event at the first one it can use.
   const points: number[] = [];
@@ -454,7 +449,12 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
   const captureCalls: PlannedCall[] = [];
   for (const [point, members] of batches) {
     // The open-ended batch (no API call of its persons follows) runs at the latest stage one of its events needs.
-    const stage = Number.isFinite(point) ? point : Math.max(...members.map((m) => m.lo));
+    // (A loop, not a spread into Math.max: a batch can hold far more events than a call can take arguments.)
+    let stage = point;
+    if (!Number.isFinite(point)) {
+      stage = 0;
+      for (const member of members) stage = Math.max(stage, member.lo);
+    }
     let current: typeof captureEvents = [];
     let bytes = 0;
     const flush = () => {
