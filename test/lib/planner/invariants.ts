@@ -397,7 +397,11 @@ export function independentLowerBound(
     op.kind === 'split' || (op.kind === 'update' && writingUpdates.has(op.order) && !captured(op));
   let captureCalls = 0;
   const byPerson = new Map<string, (typeof ops)[number][]>();
-  for (const op of ops) byPerson.set(op.personKey, [...(byPerson.get(op.personKey) ?? []), op]);
+  for (const op of ops) {
+    const list = byPerson.get(op.personKey);
+    if (list === undefined) byPerson.set(op.personKey, [op]);
+    else list.push(op);
+  }
   for (const list of byPerson.values()) {
     let segments = 0;
     let apiSinceCapture = true;
