@@ -29,7 +29,10 @@ export const LIMITS = {
   /** PostHog stores distinct ids in a `VARCHAR(400)` column. */
   distinctIdMaxLength: 400,
   reasonMaxLength: 200,
-  /** distinctIds + personUuids of one delete: 10 bulk_delete calls at most per list, ~400 KiB of uuids at worst. */
+  /**
+   * distinctIds + personUuids of one delete: 10 bulk_delete calls at most per list. The message must also fit SQS's
+   * 256 KiB (about 6,000 uuids); the producer checks the size and says so.
+   */
   deleteMaxIds: 10_000,
   /** split takes the list in one request body; 1000 matches the largest list PostHog accepts elsewhere. */
   splitMaxIds: 1000,

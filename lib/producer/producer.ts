@@ -47,7 +47,8 @@ export interface FailedCommand {
   /** The command id, when the input had a string `id`. */
   id: string | undefined;
   /**
-   * `invalid_field` (the command breaks the contract; `path` says where), `unknown_command_type`, `group_blocked` (not sent because an
+   * `invalid_field` (the command breaks the contract; `path` says where), `unknown_command_type`, `message_too_large`
+   * (over SQS's 256 KiB), `group_blocked` (not sent because an
    * earlier command of the same person failed, and sending it would break that person's order), or the SQS error
    * code (e.g. `QueueDoesNotExist`, `AccessDenied`).
    */
@@ -77,6 +78,11 @@ export interface Producer {
 /** SQS: at most 10 entries and 256 KiB of bodies per `SendMessageBatch`. */
 const MAX_ENTRIES = 10;
 const MAX_BATCH_BYTES = 256 * 1024;
+/**
+ * The largest body persons-relay sends: SQS's default `MaximumMessageSize` (256 KiB), which the stack keeps. A
+ * command over it would be refused by SQS for the whole batch entry; naming the size here says what to do instead.
+ */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
 
 interface Pending {
   index: number;
@@ -129,12 +135,19 @@ export function createProducer(options: ProducerOptions): Producer {
           return;
         }
         const command = parsed.data;
-        lanes[laneOf(command)].push({
-          index,
-          command,
-          body: JSON.stringify(command),
-          group: messageGroupIdOf(command),
-        });
+        const body = JSON.stringify(command);
+        const bytes = Buffer.byteLength(body);
+        if (bytes > MAX_MESSAGE_BYTES) {
+          report.failed.push({
+            index,
+            id: command.id,
+            code: 'message_too_large',
+            path: 'data',
+            reason: `data: the command is ${bytes.toLocaleString('en')} bytes as JSON, over the ${MAX_MESSAGE_BYTES.toLocaleString('en')} an SQS message carries; split it into several commands (each with its own id)`,
+          });
+          return;
+        }
+        lanes[laneOf(command)].push({ index, command, body, group: messageGroupIdOf(command) });
       });
       await sendLane(options.sqs, options.deletionsQueueUrl, 'deletions', lanes.deletions, report);
       await sendLane(options.sqs, options.changesQueueUrl, 'changes', lanes.changes, report);

@@ -167,6 +167,32 @@ describe('createProducer against fauxqs', () => {
     expect(await drain(urls.deletionsQueueUrl)).toHaveLength(1);
   });
 
+  it('refuses a command too large for one SQS message, naming its size, and sends the rest', async () => {
+    // Prepare: 7,000 uuids are about 270 KB of JSON, over SQS's 256 KiB
+    const urls = await queues();
+    const producer = createProducer({ sqs, ...urls });
+    const uuids = Array.from(
+      { length: 7000 },
+      (_, i) => `0190a3c2-5b7e-7cde-8f01-${i.toString().padStart(12, '0')}`,
+    );
+
+    // Act
+    const report = await producer.send([
+      cmd(deleteCommand({ personUuids: uuids }), 'huge'),
+      cmd(deleteCommand({ personUuids: uuids.slice(0, 5000) }), 'fits'),
+    ]);
+
+    // Assess
+    expect(report.sent.map((s) => s.id)).toEqual(['fits']);
+    expect(report.failed).toEqual([
+      expect.objectContaining({ index: 0, id: 'huge', code: 'message_too_large', path: 'data' }),
+    ]);
+    expect(report.failed[0]?.reason).toMatch(
+      /^data: the command is [\d,]+ bytes as JSON, over the 262,144 an SQS message carries; split it/,
+    );
+    expect(await drain(urls.deletionsQueueUrl)).toHaveLength(1);
+  });
+
   it('reports every command of a batch SQS refuses, and holds back later commands of the same person', async () => {
     const urls = await queues();
     const producer = createProducer({
