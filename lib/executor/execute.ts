@@ -358,7 +358,14 @@ function namedInDetail(detail: string, id: string): boolean {
 }
 
 function codeOf(error: unknown): string {
-  if (error instanceof PostHogDeadlineError) return OUTCOME_CODES.deadline;
+  if (error instanceof PostHogDeadlineError) {
+    // A deadline that cut short the retries of a real failure (a 503, a timeout) is that failure: the batch loop
+    // then backs off by receive count, so an outage is waited out instead of retried once per invocation. Only a
+    // deadline reached before any attempt means PostHog did nothing wrong.
+    return error.cause instanceof Error && !(error.cause instanceof PostHogDeadlineError)
+      ? codeOf(error.cause)
+      : OUTCOME_CODES.deadline;
+  }
   if (error instanceof PostHogApiError)
     return error.status === 429 ? 'throttled' : `http_${error.status}`;
   if (error instanceof PostHogTimeoutError) return 'timeout';

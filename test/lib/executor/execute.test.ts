@@ -307,6 +307,29 @@ describe('executePlan against the emulator', () => {
     expect(ph.state.requestLog).toHaveLength(0);
   });
 
+  it('keeps the code of the failure whose retries the deadline cut short, so the batch loop backs off', async () => {
+    // Prepare: PostHog answers 503; the client would back off 5 s before its retry, which the deadline forbids.
+    const { ph, client } = await setup(
+      {},
+      { maxRetries: 3, backoffBaseMs: 5_000, backoffCapMs: 5_000, random: () => 1 },
+    );
+    ph.setOutage(true);
+    const plan = planBatch(
+      inbound({
+        type: 'persons.delete',
+        time: '2026-11-28T10:00:00Z',
+        data: { personUuids: [UUID_1] },
+      }),
+    );
+
+    // Act
+    const outcomes = await executePlan(plan, client, { deadline: Date.now() + 2_000 });
+
+    // Assess
+    expect(outcomes.get('m0')).toMatchObject({ status: 'retry', code: 'http_503' });
+    expect(ph.state.count({ endpoint: 'persons/bulk_delete' })).toBe(1);
+  });
+
   it('runs the stages it has time for and retries the rest when the deadline passes mid-plan', async () => {
     // Prepare: the executor's clock jumps past the deadline as soon as the first response (stage 0) arrives.
     const deadline = Date.now() + 60_000;
