@@ -242,7 +242,8 @@ async function main(): Promise<void> {
       plannerRows.map((r) => [
         r.batch,
         fmt(r.messages),
-        r.mode,
+        // Property writes do not apply to a batch of deletes.
+        r.batch.includes('deletes') ? '–' : r.mode,
         fmt(r.naive),
         fmt(r.planned),
         fmt(r.lowerBound),

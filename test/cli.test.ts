@@ -15,4 +15,23 @@ describe('persons-relay CLI', () => {
       expect(stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
     }
   });
+
+  it('refuses a --max that is not a whole number instead of reading it as NaN', async () => {
+    // Act
+    const failure = await run('node', [
+      'bin/persons-relay.js',
+      'dlq',
+      'list',
+      '--queue-url',
+      'http://127.0.0.1:9/000000000000/dlq',
+      '--max',
+      'abc',
+    ]).catch((error: { code: number; stderr: string }) => error);
+
+    // Assess
+    expect(failure).toMatchObject({ code: 1 });
+    expect((failure as { stderr: string }).stderr).toContain(
+      "option '--max <n>' argument 'abc' is invalid. must be a whole number above 0.",
+    );
+  });
 });

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { listDeadLetters, redriveDeadLetters } from '../sqs/dlq.ts';
 import { createCliSqsClient } from '../sqs/index.ts';
 
@@ -6,7 +6,7 @@ interface DlqOptions {
   queueUrl: string;
   endpoint?: string;
   region?: string;
-  max: string;
+  max: number;
   json?: boolean;
   to?: string;
   code?: string;
@@ -24,14 +24,14 @@ export function registerDlqCommands(program: Command): void {
       .requiredOption('--queue-url <url>', 'the dead-letter queue URL')
       .option('--endpoint <url>', 'SQS endpoint (default: AWS_ENDPOINT_URL_SQS, else AWS)')
       .option('--region <region>', 'AWS region (default: AWS_REGION)')
-      .option('--max <n>', 'at most this many messages', '1000');
+      .option('--max <n>', 'at most this many messages', wholeNumber, 1000);
 
   common(dlq.command('list').description('List dead letters and why they are there'))
     .option('--json', 'one JSON object per line')
     .action(async (options: DlqOptions) => {
       const sqs = createCliSqsClient(clientOptions(options));
       try {
-        const letters = await listDeadLetters(sqs, options.queueUrl, { max: Number(options.max) });
+        const letters = await listDeadLetters(sqs, options.queueUrl, { max: options.max });
         if (options.json) {
           for (const l of letters) {
             const { attributes: _attributes, ...rest } = l;
@@ -64,7 +64,7 @@ export function registerDlqCommands(program: Command): void {
         const { moved, kept } = await redriveDeadLetters(sqs, {
           dlqUrl: options.queueUrl,
           sourceUrl: options.to ?? '',
-          max: Number(options.max),
+          max: options.max,
           ...(options.code ? { filter: (l) => l.errorCode === options.code } : {}),
         });
         process.stdout.write(
@@ -81,4 +81,12 @@ function clientOptions(options: DlqOptions): { endpoint?: string; region?: strin
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.region ? { region: options.region } : {}),
   };
+}
+
+/** `--max`: a whole number above 0, refused with a usage error otherwise (not silently read as NaN). */
+function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError('must be a whole number above 0.');
+  return n;
 }
