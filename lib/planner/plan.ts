@@ -60,12 +60,13 @@ interface Write {
   isoTime: string;
   /** Position of the message in the batch: the tie-break when two writes have the same time (later wins). */
   order: number;
+  /** The person's round (barriers of the person before the message): the write runs in that round's step. */
   round: number;
   messageId: string;
 }
 
+/** A split or merge: it ends the current round of each person it names. */
 interface Barrier {
-  round: number;
   messageId: string;
   command: Command;
   person: PersonRef;
@@ -80,7 +81,11 @@ interface Barrier {
  *   (`deleteEvents`/`deleteRecordings` OR-ed, `keepPerson` AND-ed: the union of what was asked). Ids are grouped by
  *   flags, uuids and distinct ids in separate calls, and chunked to 1000.
  * - **Changes keep per-person message order**: for each person (as named: `d:<distinctId>` or `u:<uuid>`), splits
- *   and merges are barriers; property writes between barriers form a round. Stages run round by round.
+ *   and merges are barriers (a merge for the survivor and for each merged id); property writes between barriers form
+ *   a round. Each person's rounds and barriers become an ordered list of steps, and the lists are scheduled together
+ *   after stage 0 by alternating API phases and capture phases (see the scheduling comment below): the plan uses as
+ *   many capture stages, hence capture calls (overflow past 1000 events or the byte cap aside), as the longest
+ *   chain of capture segments forces, which is the lower bound.
  * - **Last write wins** per (person, key) over the whole batch, by `time`, ties broken by message order (later
  *   message wins). The losing messages are served by the winning call.
  * - **Persons deleted in the batch** (not `keepPerson`) get no split, update or merge: those messages are skipped
@@ -176,7 +181,7 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
   // 2. Changes, in message order per person.
   const writes = new Map<string, Write>(); // `${personKey}\0${key}` → winning write
   const losers = new Map<string, string[]>(); // same key → all messages that wrote it
-  const barriers: Barrier[] = [];
+  const barriersOf = new Map<string, Barrier[]>(); // personKey → the barrier ending each of its rounds
   const roundOf = new Map<string, number>(); // personKey → current round
   const aliases = new Map<string, string>(); // duplicate messageId → first messageId with the same command id
   const seenCommands = new Map<string, string>(); // `${type}\0${personKey}\0${command id}` → messageId
@@ -266,8 +271,18 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
       }
       return;
     }
-    barriers.push({ round, messageId, command, person });
-    roundOf.set(personKey, round + 1);
+    // A merge orders the operations of every person it names: it ends a round of the survivor and of each alias.
+    const barrier: Barrier = { messageId, command, person };
+    const keys =
+      command.type === COMMAND_TYPES.merge
+        ? mergeKeys(command.data.survivorDistinctId, command.data.mergedDistinctIds)
+        : [personKey];
+    for (const key of keys) {
+      const ends = barriersOf.get(key);
+      if (ends === undefined) barriersOf.set(key, [barrier]);
+      else ends.push(barrier);
+      roundOf.set(key, (roundOf.get(key) ?? 0) + 1);
+    }
   });
 
   // Stage 0: resolutions.
@@ -280,214 +295,211 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
     lowerBound += 1;
   }
 
-  // Property writes per round. Bucketing by round keeps this linear however many rounds a person has.
-  const writesByRound = new Map<number, [string, Write][]>();
+  // Each person's operations after stage 0, in message order: per round, its writes, then the barrier that ends
+  // the round. A merge ends a round of every person it names, so it sits in each of their lists (one shared step).
+  const steps = new Map<string, Step[]>();
+  const stepsOf = (personKey: string): Step[] => {
+    let list = steps.get(personKey);
+    if (list === undefined) {
+      list = [];
+      steps.set(personKey, list);
+    }
+    return list;
+  };
+  const writesOf = new Map<string, [string, Write][][]>(); // personKey → writes by round
   for (const entry of writes) {
-    const list = writesByRound.get(entry[1].round);
-    if (list === undefined) writesByRound.set(entry[1].round, [entry]);
-    else list.push(entry);
+    const { personKey, round } = entry[1];
+    let rounds = writesOf.get(personKey);
+    if (rounds === undefined) {
+      rounds = [];
+      writesOf.set(personKey, rounds);
+    }
+    let list = rounds[round];
+    if (list === undefined) {
+      list = [];
+      rounds[round] = list;
+    }
+    list.push(entry);
   }
-  const barriersByRound = new Map<number, Barrier[]>();
-  for (const barrier of barriers) {
-    const list = barriersByRound.get(barrier.round);
-    if (list === undefined) barriersByRound.set(barrier.round, [barrier]);
-    else list.push(barrier);
-  }
-  const rounds = [...new Set([...writesByRound.keys(), ...barriersByRound.keys()])].sort(
-    (a, b) => a - b,
-  );
-  const captureEvents: { stage: number; event: PlannedCaptureEvent; serves: string[] }[] = [];
-  let captureBytes = 0;
+  const mergeSteps = new Map<Barrier, Step>();
   let personalWrites = 0;
-  for (const round of rounds) {
-    const stage = 1 + 2 * round;
-    const setEvents = new Map<
-      string,
-      { event: PlannedCaptureEvent & { event: '$set' }; serves: Set<string> }
-    >();
-    for (const [writeKey, write] of writesByRound.get(round) ?? []) {
-      const serves = losers.get(writeKey) ?? [write.messageId];
-      if (mode === 'capture' && 'distinctId' in write.person) {
-        let entry = setEvents.get(write.personKey);
-        if (entry === undefined) {
-          entry = {
-            event: {
-              event: '$set',
-              distinctId: write.person.distinctId,
-              // No prototype: a property key may be any string, `__proto__` included.
-              set: Object.create(null) as Record<string, JsonValue>,
-              unset: [],
-              timestamp: write.isoTime,
-              uuid: '', // derived once the event's messages are known (below)
-            },
-            serves: new Set(),
+  let captureBytes = 0;
+  // Persons in order of first appearance (writes, then barriers), so the plan is deterministic.
+  const persons = [...new Set([...writesOf.keys(), ...barriersOf.keys()])];
+  for (const personKey of persons) {
+    const rounds = writesOf.get(personKey) ?? [];
+    const ends = barriersOf.get(personKey) ?? [];
+    const list = stepsOf(personKey);
+    for (let round = 0; round < Math.max(rounds.length, ends.length + 1); round += 1) {
+      const roundWrites = rounds[round] ?? [];
+      if (roundWrites.length > 0) {
+        const first = roundWrites[0]?.[1];
+        if (mode === 'capture' && first !== undefined && 'distinctId' in first.person) {
+          const event: PlannedCaptureEvent & { event: '$set' } = {
+            event: '$set',
+            distinctId: first.person.distinctId,
+            // No prototype: a property key may be any string, `__proto__` included.
+            set: Object.create(null) as Record<string, JsonValue>,
+            unset: [],
+            timestamp: first.isoTime,
+            uuid: '',
           };
-          setEvents.set(write.personKey, entry);
+          const serves = new Set<string>();
+          for (const [writeKey, write] of roundWrites) {
+            if (write.unset) event.unset.push(write.key);
+            else event.set[write.key] = write.value;
+            if (write.time > Date.parse(event.timestamp)) event.timestamp = write.isoTime;
+            for (const id of losers.get(writeKey) ?? [write.messageId]) serves.add(id);
+          }
+          const ids = [...serves].map((id) => commandIdOf.get(id) ?? id).sort();
+          event.uuid = uuidv5(
+            `set\0${event.distinctId}\0${round}\0${ids.join('\0')}`,
+            CAPTURE_EVENT_UUID_NAMESPACE,
+          );
+          list.push({ kind: 'capture', events: [{ event, serves: [...serves] }] });
+        } else {
+          const api: PlannedCall[] = [];
+          for (const [writeKey, write] of roundWrites) {
+            const serves = losers.get(writeKey) ?? [write.messageId];
+            personalWrites += 1;
+            api.push(
+              write.unset
+                ? {
+                    endpoint: 'delete_property',
+                    stage: 0,
+                    serves: [...serves],
+                    person: write.person,
+                    key: write.key,
+                  }
+                : {
+                    endpoint: 'update_property',
+                    stage: 0,
+                    serves: [...serves],
+                    person: write.person,
+                    key: write.key,
+                    value: write.value,
+                  },
+            );
+          }
+          list.push({ kind: 'api', calls: api });
         }
-        if (write.unset) entry.event.unset.push(write.key);
-        else entry.event.set[write.key] = write.value;
-        if (Date.parse(write.isoTime) > Date.parse(entry.event.timestamp)) {
-          entry.event.timestamp = write.isoTime;
-        }
-        for (const id of serves) entry.serves.add(id);
-        continue;
       }
-      personalWrites += 1;
-      calls.push(
-        write.unset
-          ? {
-              endpoint: 'delete_property',
-              stage,
-              serves: [...serves],
-              person: write.person,
-              key: write.key,
-            }
-          : {
-              endpoint: 'update_property',
-              stage,
-              serves: [...serves],
-              person: write.person,
-              key: write.key,
-              value: write.value,
-            },
-      );
-    }
-    for (const { event, serves } of setEvents.values()) {
-      const ids = [...serves].map((id) => commandIdOf.get(id) ?? id).sort();
-      event.uuid = uuidv5(
-        `set\0${event.distinctId}\0${round}\0${ids.join('\0')}`,
-        CAPTURE_EVENT_UUID_NAMESPACE,
-      );
-      captureEvents.push({ stage, event, serves: [...serves] });
-    }
-    // Barriers of this round: splits one call each, merges folded into capture batches.
-    for (const barrier of barriersByRound.get(round) ?? []) {
+      const barrier = ends[round];
+      if (barrier === undefined) continue;
       const { command, messageId, person } = barrier;
       if (command.type === COMMAND_TYPES.split) {
-        calls.push({
-          endpoint: 'split',
-          stage: stage + 1,
-          serves: [messageId],
-          person,
-          body:
-            command.data.distinctIdsToSplit !== undefined
-              ? { distinctIdsToSplit: command.data.distinctIdsToSplit }
-              : { mainDistinctId: command.data.mainDistinctId ?? '' },
-        });
         lowerBound += 1;
-      } else if (command.type === COMMAND_TYPES.merge) {
-        for (const alias of command.data.mergedDistinctIds) {
-          captureEvents.push({
-            stage: stage + 1,
-            serves: [messageId],
-            event: {
-              event: '$merge_dangerously',
-              distinctId: command.data.survivorDistinctId,
-              alias,
-              timestamp: command.time,
-              uuid: uuidv5(
-                `merge\0${command.data.survivorDistinctId}\0${alias}\0${command.id}`,
-                CAPTURE_EVENT_UUID_NAMESPACE,
-              ),
+        list.push({
+          kind: 'api',
+          calls: [
+            {
+              endpoint: 'split',
+              stage: 0,
+              serves: [messageId],
+              person,
+              body:
+                command.data.distinctIdsToSplit !== undefined
+                  ? { distinctIdsToSplit: command.data.distinctIdsToSplit }
+                  : { mainDistinctId: command.data.mainDistinctId ?? '' },
             },
-          });
+          ],
+        });
+      } else if (command.type === COMMAND_TYPES.merge) {
+        let step = mergeSteps.get(barrier);
+        if (step === undefined) {
+          const survivor = command.data.survivorDistinctId;
+          step = {
+            kind: 'capture',
+            events: command.data.mergedDistinctIds.map((alias) => ({
+              serves: [messageId],
+              event: {
+                event: '$merge_dangerously',
+                distinctId: survivor,
+                alias,
+                timestamp: command.time,
+                uuid: uuidv5(
+                  `merge\0${survivor}\0${alias}\0${command.id}`,
+                  CAPTURE_EVENT_UUID_NAMESPACE,
+                ),
+              },
+            })),
+          };
+          mergeSteps.set(barrier, step);
         }
+        list.push(step);
       }
     }
   }
   lowerBound += personalWrites;
 
-  // Capture batches. Capture calls are not rate limited, but each is a call: events of different rounds share a
-  // batch whenever no Persons API call of the same person (survivor or merged id) lies between them. Ingestion keeps
-  // the order of a person's events within one /batch/ (produced in order per distinct id), so per-person order holds;
-  // an event only moves later, across stages where none of its persons has an API call.
-  // personKey → stages of its split/update/delete_property calls, ascending (calls are pushed stage by stage).
-  const apiStages = new Map<string, number[]>();
-  for (const call of calls) {
-    if (
-      call.endpoint !== 'split' &&
-      call.endpoint !== 'update_property' &&
-      call.endpoint !== 'delete_property'
-    ) {
-      continue;
-    }
-    const key = personKeyOf(call.person);
-    const list = apiStages.get(key);
-    if (list === undefined) apiStages.set(key, [call.stage]);
-    else list.push(call.stage);
-  }
-  // Each event may run at any stage in [lo, hi]: not earlier than its own stage (lo), because persons are known
-  // only as named and an event moved ahead of another person's API call could meet a state that call was meant to
-  // change first (a merge before a split); and before the next API call of its persons (hi). Events are in stage
-  // order, so each person's events get non-decreasing stages below and keep their order.
-  const windows = captureEvents.map((entry) => {
-    const keys =
-      entry.event.event === '$merge_dangerously'
-        ? [`d:${entry.event.distinctId}`, `d:${entry.event.alias}`]
-        : [`d:${entry.event.distinctId}`];
-    let hi = Number.POSITIVE_INFINITY;
-    for (const key of keys) {
-      const list = apiStages.get(key) ?? [];
-      const after = list[firstAbove(list, entry.stage)];
-      if (after !== undefined) hi = Math.min(hi, after - 1);
-    }
-    return { entry, lo: entry.stage, hi };
-  });
-  // The fewest stages that meet every window (greedy by window end), then each event at the first one it can use.
-  const points: number[] = [];
-  for (const window of [...windows].sort((a, b) => a.hi - b.hi)) {
-    const last = points[points.length - 1];
-    if (last === undefined || window.lo > last) points.push(window.hi);
-  }
-  const batches = new Map<number, typeof windows>();
-  for (const window of windows) {
-    const point = points[firstAbove(points, window.lo - 1)] ?? window.lo;
-    const list = batches.get(point);
-    if (list === undefined) batches.set(point, [window]);
-    else list.push(window);
-  }
+  // Scheduling. Only WHEN calls run is decided here (which calls exist is settled above). Alternate an API phase
+  // (every person whose next step is an API step takes it, one stage per step, until no person's next step is one)
+  // with a capture phase (one stage: every person whose next step is a capture step takes it and every capture step
+  // right behind it). A merge (one step in the list of each person it names) runs only once it heads all of those
+  // lists; a person waiting for it takes no later step meanwhile. The lists follow message order, so no two steps
+  // wait for each other.
+  // Why this is optimal: call a capture step's depth the most capture segments on any chain of steps ending at it
+  // (captures in a row are one segment; an API step between two captures starts a new one). Any plan that keeps the
+  // lists' order needs a stage boundary wherever an API step separates captures, so it runs a depth-k step in its
+  // k-th capture stage or later. This greedy runs every depth-k step in its k-th capture phase (by induction on k:
+  // the API phase before it ran every API step whose earlier steps were done, and the capture phase takes chains of
+  // capture steps as far as they go). So the capture stages number the deepest depth, the least any plan can have;
+  // the lower bound counts them, and the capture calls exceed them only by overflow past 1000 events or the byte cap.
   const captureCalls: PlannedCall[] = [];
-  for (const [point, members] of batches) {
-    // The open-ended batch (no API call of its persons follows) runs at the latest stage one of its events needs.
-    // (A loop, not a spread into Math.max: a batch can hold far more events than a call can take arguments.)
-    let stage = point;
-    if (!Number.isFinite(point)) {
-      stage = 0;
-      for (const member of members) stage = Math.max(stage, member.lo);
+  const lists = [...steps.values()].filter((list) => list.length > 0);
+  const heads = new Map<Step[], number>(lists.map((list) => [list, 0]));
+  const listsOfStep = new Map<Step, Step[][]>();
+  for (const list of lists) {
+    for (const step of list) {
+      const owners = listsOfStep.get(step);
+      if (owners === undefined) listsOfStep.set(step, [list]);
+      else owners.push(list);
     }
-    let current: typeof captureEvents = [];
-    let bytes = 0;
-    const flush = () => {
-      if (current.length === 0) return;
-      const serves = new Set<string>();
-      for (const entry of current) for (const id of entry.serves) serves.add(id);
-      captureCalls.push({
-        endpoint: 'capture_batch',
-        stage,
-        serves: [...serves],
-        events: current.map((entry) => entry.event),
-      });
-      current = [];
-      bytes = 0;
-    };
-    // Members are in event order already (windows are visited in order); overflow calls of one stage run in order.
-    for (const { entry } of members) {
-      const size = JSON.stringify(entry.event).length;
-      captureBytes += size;
-      if (current.length >= CAPTURE_BATCH_MAX_EVENTS || bytes + size > CAPTURE_BATCH_MAX_BYTES) {
-        flush();
+  }
+  const headOf = (list: Step[]) => list[heads.get(list) ?? list.length];
+  let remaining = lists;
+  let stage = 1;
+  let captureStages = 0;
+  while (remaining.length > 0) {
+    let progressed = false;
+    for (;;) {
+      const ready = remaining.filter((list) => headOf(list)?.kind === 'api');
+      if (ready.length === 0) break;
+      for (const list of ready) {
+        const step = headOf(list);
+        if (step?.kind === 'api') for (const call of step.calls) calls.push({ ...call, stage });
+        heads.set(list, (heads.get(list) ?? 0) + 1);
       }
-      current.push(entry);
-      bytes += size;
+      stage += 1;
+      progressed = true;
     }
-    flush();
+    const events: CaptureEntry[] = [];
+    const work = remaining.filter((list) => headOf(list)?.kind === 'capture');
+    for (let next = 0; next < work.length; next += 1) {
+      const list = work[next] ?? [];
+      for (let step = headOf(list); step?.kind === 'capture'; step = headOf(list)) {
+        const owners = listsOfStep.get(step) ?? [list];
+        // A shared step (a merge) waits until it heads every list it is in; the last one to reach it runs it.
+        if (owners.some((owner) => headOf(owner) !== step)) break;
+        for (const event of step.events) events.push(event);
+        for (const owner of owners) {
+          heads.set(owner, (heads.get(owner) ?? 0) + 1);
+          if (owner !== list) work.push(owner);
+        }
+      }
+    }
+    if (events.length > 0) {
+      captureStages += 1;
+      captureBytes += packCaptureCalls(events, stage, captureCalls);
+      stage += 1;
+      progressed = true;
+    }
+    if (!progressed) throw new Error('planner: per-person step lists wait on each other (a bug)');
+    remaining = remaining.filter((list) => headOf(list) !== undefined);
   }
   calls.push(...captureCalls);
-  if (captureEvents.length > 0) {
-    lowerBound += Math.max(
-      Math.ceil(captureBytes / CAPTURE_BATCH_MAX_BYTES_SERVER),
-      captureSegments(captureEvents, apiStages),
-    );
+  if (captureStages > 0) {
+    lowerBound += Math.max(Math.ceil(captureBytes / CAPTURE_BATCH_MAX_BYTES_SERVER), captureStages);
   }
 
   // Duplicates (same command id, same person) share the calls of the first message.
@@ -514,46 +526,60 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
   };
 }
 
-/**
- * The fewest capture calls any plan that keeps per-person order needs: for the person whose events need the most,
- * 1 + the number of gaps between its consecutive capture events that one of its Persons API calls (a split, or an
- * update by the same name) must run in. Such events cannot share a call.
- */
-function captureSegments(
-  events: readonly { stage: number; event: PlannedCaptureEvent }[],
-  apiStages: ReadonlyMap<string, readonly number[]>,
-): number {
-  const stagesOf = new Map<string, number[]>();
-  for (const { stage, event } of events) {
-    // The event's own person (the survivor of a merge): its order is what the rounds encode.
-    const key = `d:${event.distinctId}`;
-    const list = stagesOf.get(key);
-    if (list === undefined) stagesOf.set(key, [stage]);
-    else list.push(stage);
-  }
-  let most = 1;
-  for (const [key, stages] of stagesOf) {
-    const api = apiStages.get(key) ?? [];
-    let segments = 1;
-    for (let i = 1; i < stages.length; i += 1) {
-      const [before, after] = [stages[i - 1] ?? 0, stages[i] ?? 0];
-      if ((api[firstAbove(api, before)] ?? after) < after) segments += 1;
-    }
-    most = Math.max(most, segments);
-  }
-  return most;
+/** A capture event with the messages it serves. */
+interface CaptureEntry {
+  event: PlannedCaptureEvent;
+  serves: string[];
 }
 
-/** Index of the first item of an ascending list greater than `value` (`list.length` when none is). */
-function firstAbove(list: readonly number[], value: number): number {
-  let low = 0;
-  let high = list.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if ((list[mid] ?? 0) > value) high = mid;
-    else low = mid + 1;
+/**
+ * One step of a person's operations, in the order they must take effect. An API step's calls may run concurrently
+ * (one round's property writes, or a split alone); a capture step's events run in order. A merge's step is one
+ * object shared by the lists of all persons it names.
+ */
+type Step = { kind: 'api'; calls: PlannedCall[] } | { kind: 'capture'; events: CaptureEntry[] };
+
+/** The person keys a merge names: the survivor and each merged-away id, once each. */
+function mergeKeys(survivor: string, merged: readonly string[]): string[] {
+  return [...new Set([survivor, ...merged].map((id) => `d:${id}`))];
+}
+
+/**
+ * Packs the events of one capture stage, in order, into `capture_batch` calls of at most
+ * {@link CAPTURE_BATCH_MAX_EVENTS} events and {@link CAPTURE_BATCH_MAX_BYTES}. The executor runs the capture calls of
+ * a stage one after another in plan order, so overflow calls keep the events' order. Returns the events' bytes.
+ */
+function packCaptureCalls(
+  events: readonly CaptureEntry[],
+  stage: number,
+  out: PlannedCall[],
+): number {
+  let total = 0;
+  let current: CaptureEntry[] = [];
+  let bytes = 0;
+  const flush = () => {
+    if (current.length === 0) return;
+    const serves = new Set<string>();
+    for (const entry of current) for (const id of entry.serves) serves.add(id);
+    out.push({
+      endpoint: 'capture_batch',
+      stage,
+      serves: [...serves],
+      events: current.map((entry) => entry.event),
+    });
+    current = [];
+    bytes = 0;
+  };
+  for (const entry of events) {
+    const size = JSON.stringify(entry.event).length;
+    total += size;
+    if (current.length >= CAPTURE_BATCH_MAX_EVENTS || bytes + size > CAPTURE_BATCH_MAX_BYTES)
+      flush();
+    current.push(entry);
+    bytes += size;
   }
-  return low;
+  flush();
+  return total;
 }
 
 function describePerson(person: PersonRef): string {

@@ -34,8 +34,10 @@ export interface PlannedCallBase {
   serves: string[];
   /**
    * Execution stage. Stages run in increasing order; calls within one stage are independent and may run
-   * concurrently. Stage 0 holds resolutions and deletes; then for each round r, stage 1+2r holds property writes
-   * and stage 2+2r holds splits and merges, so each person's operations keep their message order.
+   * concurrently, except `capture_batch` calls, which run one after another in plan order. Stage 0 holds
+   * resolutions and deletes. Later stages hold either Persons API calls (splits, property writes) or capture
+   * calls, never both: each person's operations keep their message order, and capture events wait for no API call
+   * they do not have to, so the capture stages are as few as per-person order allows.
    */
   stage: number;
 }

@@ -214,7 +214,7 @@ describe('planBatch: property updates', () => {
       },
       {
         endpoint: 'capture_batch',
-        stage: 1,
+        stage: 2,
         serves: ['m0', 'm1'],
         events: [
           {
@@ -326,7 +326,7 @@ describe('planBatch: deleted persons, splits, merges and order', () => {
     expect(plan.calls).toEqual([
       {
         endpoint: 'capture_batch',
-        stage: 2,
+        stage: 1,
         serves: ['m0', 'm1'],
         events: [
           {
@@ -380,13 +380,120 @@ describe('planBatch: deleted persons, splits, merges and order', () => {
       ]),
     ).toEqual([
       ['batch_by_distinct_ids', 0, []],
-      ['capture_batch', 1, ['$set a', '$set b']],
+      // a has no Persons API call, so all its events, in message order, ride in the first capture call with b's
+      // first $set; b's second $set must wait for its split.
+      [
+        'capture_batch',
+        1,
+        ['$set a', '$merge_dangerously a', '$set a', '$merge_dangerously a', '$set b'],
+      ],
       ['split', 2, []],
-      // a has no Persons API call, so its later events wait (never run earlier than their round) and ride with
-      // b's second $set, in message order: 2 capture calls instead of one per stage (4).
-      ['capture_batch', 4, ['$merge_dangerously a', '$set a', '$set b', '$merge_dangerously a']],
+      ['capture_batch', 3, ['$set b']],
     ]);
     // Two capture calls are the least any plan keeps b's order with: $set, then the split, then $set.
+    expect(plan).toMatchObject({ callCount: 4, lowerBound: 4 });
+    checkInvariants(messages, plan, { propertyWrites: 'capture' });
+  });
+
+  it("meets the bound for the issue's A/B example: 3 calls", () => {
+    // Prepare: A: $set then split; B: split then $set. A $set needs a distinct id, so the splits need one lookup.
+    const messages = inbound(
+      updateCommand({ distinctId: 'A', set: { plan: 'pro' } }, { time: at(1) }),
+      splitCommand({ distinctId: 'A', distinctIdsToSplit: ['A-phone'] }, { time: at(2) }),
+      splitCommand({ distinctId: 'B', distinctIdsToSplit: ['B-phone'] }, { time: at(1) }),
+      updateCommand({ distinctId: 'B', set: { plan: 'team' } }, { time: at(2) }),
+    );
+
+    // Act
+    const plan = planBatch(messages, { propertyWrites: 'capture' });
+
+    // Assess: B's split, ONE capture call with both $sets, A's split (+ the lookup of A and B in stage 0).
+    expect(
+      plan.calls.map((c) => [
+        c.endpoint,
+        c.stage,
+        c.endpoint === 'capture_batch'
+          ? c.events.map((e) => `${e.event} ${e.distinctId}`)
+          : c.serves,
+      ]),
+    ).toEqual([
+      ['batch_by_distinct_ids', 0, ['m1', 'm2']],
+      ['split', 1, ['m2']],
+      ['capture_batch', 2, ['$set A', '$set B']],
+      ['split', 3, ['m1']],
+    ]);
+    expect(byEndpoint(plan, 'capture_batch')).toHaveLength(1);
+    // Without the lookup: 3 calls, the lower bound.
+    expect(plan.callCount - byEndpoint(plan, 'batch_by_distinct_ids').length).toBe(3);
+    expect(plan).toMatchObject({ callCount: 4, lowerBound: 4 });
+    checkInvariants(messages, plan, { propertyWrites: 'capture' });
+  });
+
+  it('runs a merge only after the earlier operations of every person it names', () => {
+    // Prepare: b's split precedes the merge of b into a; a's $set precedes it too, and c's split follows a's $set.
+    const messages = inbound(
+      updateCommand({ distinctId: 'a', set: { plan: 'pro' } }, { time: at(1) }),
+      splitCommand({ distinctId: 'b', distinctIdsToSplit: ['b-phone'] }, { time: at(1) }),
+      mergeCommand({ survivorDistinctId: 'a', mergedDistinctIds: ['b'] }, { time: at(2) }),
+      updateCommand({ distinctId: 'a', set: { seats: 3 } }, { time: at(3) }),
+      updateCommand({ distinctId: 'c', set: { tier: 'gold' } }, { time: at(1) }),
+      splitCommand({ distinctId: 'c', distinctIdsToSplit: ['c-phone'] }, { time: at(2) }),
+    );
+
+    // Act
+    const plan = planBatch(messages, { propertyWrites: 'capture' });
+
+    // Assess: the merge waits for b's split but not for c's; a's later $set rides right behind the merge.
+    expect(
+      plan.calls.map((c) => [
+        c.endpoint,
+        c.stage,
+        c.endpoint === 'capture_batch'
+          ? c.events.map((e) =>
+              e.event === '$set' ? `$set ${e.distinctId}` : `merge ${e.alias}>${e.distinctId}`,
+            )
+          : c.serves,
+      ]),
+    ).toEqual([
+      ['batch_by_distinct_ids', 0, ['m1', 'm5']],
+      ['split', 1, ['m1']],
+      ['capture_batch', 2, ['$set a', 'merge b>a', '$set a', '$set c']],
+      ['split', 3, ['m5']],
+    ]);
+    expect(plan).toMatchObject({ callCount: 4, lowerBound: 4 });
+    checkInvariants(messages, plan, { propertyWrites: 'capture' });
+  });
+
+  it('holds a merge back until each person it names reaches it, keeping both orders', () => {
+    // Prepare: a: $set, split, merge(b into a). b: merge, then $set. The merge must follow a's split, so b's $set
+    // (after the merge) lands in the second capture call too.
+    const messages = inbound(
+      updateCommand({ distinctId: 'a', set: { plan: 'pro' } }, { time: at(1) }),
+      splitCommand({ distinctId: 'a', distinctIdsToSplit: ['a-phone'] }, { time: at(2) }),
+      mergeCommand({ survivorDistinctId: 'a', mergedDistinctIds: ['b'] }, { time: at(3) }),
+      updateCommand({ distinctId: 'b', set: { seats: 1 } }, { time: at(4) }),
+    );
+
+    // Act
+    const plan = planBatch(messages, { propertyWrites: 'capture' });
+
+    // Assess
+    expect(
+      plan.calls.map((c) => [
+        c.endpoint,
+        c.stage,
+        c.endpoint === 'capture_batch'
+          ? c.events.map((e) =>
+              e.event === '$set' ? `$set ${e.distinctId}` : `merge ${e.alias}>${e.distinctId}`,
+            )
+          : c.serves,
+      ]),
+    ).toEqual([
+      ['batch_by_distinct_ids', 0, ['m1']],
+      ['capture_batch', 1, ['$set a']],
+      ['split', 2, ['m1']],
+      ['capture_batch', 3, ['merge b>a', '$set b']],
+    ]);
     expect(plan).toMatchObject({ callCount: 4, lowerBound: 4 });
     checkInvariants(messages, plan, { propertyWrites: 'capture' });
   });
@@ -418,14 +525,14 @@ describe('planBatch: deleted persons, splits, merges and order', () => {
       { endpoint: 'batch_by_distinct_ids', stage: 0, serves: ['m1'], distinctIds: ['x'] },
       {
         endpoint: 'split',
-        stage: 2,
+        stage: 1,
         serves: ['m0'],
         person: { uuid: UUID_B },
         body: { mainDistinctId: 'keep' },
       },
       {
         endpoint: 'split',
-        stage: 2,
+        stage: 1,
         serves: ['m1'],
         person: { distinctId: 'x' },
         body: { distinctIdsToSplit: ['y'] },
