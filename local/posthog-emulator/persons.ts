@@ -475,18 +475,7 @@ export const updateProperty = (ctx: EmulatorContext, req: ApiRequest): ApiResult
   if (ctx.restricted.has(keyName)) {
     throw validationError(`You do not have write access to the property "${keyName}".`);
   }
-  captureInternal(ctx, req.teamId, person, '$set', {
-    $set: { [keyName]: req.body['value'] ?? null },
-  });
-  ctx.store.logActivity({
-    teamId: req.teamId,
-    user: ctx.settings.user,
-    activity: 'updated',
-    itemId: person.pk,
-    name: null,
-    changes: [{ ...updatedChange }],
-  });
-  return empty(202);
+  return setProperties(ctx, req, person, { [keyName]: req.body['value'] ?? null });
 };
 
 /** PATCH (and PUT) persons/:id/ — `{"properties": {...}}` sent as a `$set`; 202. */
@@ -505,6 +494,19 @@ export const patchPerson = (ctx: EmulatorContext, req: ApiRequest): ApiResult =>
       `You do not have write access to the following properties: ${blocked.join(', ')}.`,
     );
   }
+  return setProperties(ctx, req, person, properties as JsonObject);
+};
+
+/**
+ * What update_property and PATCH share (S1 `_set_properties`): a `$set` through internal capture, applied by
+ * ingestion later, and an `updated` activity entry; 202 with an empty body.
+ */
+function setProperties(
+  ctx: EmulatorContext,
+  req: ApiRequest,
+  person: PersonRow,
+  properties: JsonObject,
+): ApiResult {
   captureInternal(ctx, req.teamId, person, '$set', { $set: properties });
   ctx.store.logActivity({
     teamId: req.teamId,
@@ -515,7 +517,7 @@ export const patchPerson = (ctx: EmulatorContext, req: ApiRequest): ApiResult =>
     changes: [{ ...updatedChange }],
   });
   return empty(202);
-};
+}
 
 /**
  * POST persons/:id/delete_property/ — `{"$unset": "key"}` → `$delete_person_property` with `{"$unset": [key]}`;
