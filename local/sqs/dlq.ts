@@ -7,6 +7,7 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { messageGroupIdOf, parseMessage } from '../../lib/messages/index.ts';
 
 /** A dead-lettered message with the reason persons-relay attached to it. */
 export interface DeadLetterEntry {
@@ -99,7 +100,7 @@ export async function redriveDeadLetters(
           MessageAttributes: producerAttributes(m.MessageAttributes ?? {}),
           ...(fifo
             ? {
-                MessageGroupId: m.Attributes?.MessageGroupId ?? 'redriven',
+                MessageGroupId: m.Attributes?.MessageGroupId ?? groupIdOfBody(m.Body ?? ''),
                 MessageDeduplicationId: `redrive-${m.MessageId}-${Date.now()}`.slice(0, 128),
               }
             : {}),
@@ -180,4 +181,14 @@ function toEntry(message: Message): DeadLetterEntry {
 
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
+}
+
+/**
+ * The FIFO group for a message that comes from a standard DLQ (say, a `wrong_lane` change that was sent to the
+ * deletions queue): the person's group, as the producer would have chosen it, so the redriven command keeps its
+ * person's order. A body that is not a valid command has no person; it gets a group of its own.
+ */
+function groupIdOfBody(body: string): string {
+  const parsed = parseMessage(body);
+  return parsed.ok ? messageGroupIdOf(parsed.command) : 'redriven-unparsed';
 }
