@@ -73,6 +73,13 @@ export const InfraContextSchema = z.object({
   rateDeletePerHour: positiveInt.default(POSTHOG_RATE_LIMITS.deletePerHour),
   /** Other-endpoint budget per minute shared by all changes-lane instances. */
   rateOtherPerMinute: positiveInt.default(POSTHOG_RATE_LIMITS.otherPerMinute),
+  /**
+   * How the changes lane writes person properties (the functions' `POSTHOG_PROPERTY_WRITES`): `update_property`
+   * (one rate-limited Persons API call per person and key; needs only the personal key) or `capture` (`$set`/`$unset`
+   * events in one `/batch/` call for many persons; far fewer calls, needs `projectToken` in the secret, and a `$set`
+   * for a distinct id PostHog no longer knows creates a person).
+   */
+  propertyWrites: z.enum(['update_property', 'capture']).default('update_property'),
   /** Expected duration of one PostHog call in seconds, used to size `maxConcurrency` (see `rate-budget.ts`). */
   expectedCallSeconds: z.coerce.number().positive().max(60).default(2),
   /** Overrides the derived `maxConcurrency` of the deletions lane (2–1000). */

@@ -157,6 +157,7 @@ export class PersonsRelayStack extends Stack {
           POSTHOG_RATE_OTHER_PER_MINUTE: String(config.rateOtherPerMinute),
           // The client-side limiter divides the budget by the number of instances Lambda may run.
           POSTHOG_RATE_INSTANCES: String(concurrency[name]),
+          POSTHOG_PROPERTY_WRITES: config.propertyWrites,
           RETRY_BASE_DELAY_SECONDS: String(RETRY_DESIGN.baseDelaySeconds),
           RETRY_MAX_DELAY_SECONDS: String(RETRY_DESIGN.maxDelaySeconds),
           SECRET_MAX_AGE_SECONDS: '300',

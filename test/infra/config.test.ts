@@ -14,6 +14,7 @@ describe('parseInfraConfig', () => {
       rateDeletePerMinute: 480,
       rateDeletePerHour: 4800,
       rateOtherPerMinute: 240,
+      propertyWrites: 'update_property',
       expectedCallSeconds: 2,
       oldestMessageAgeAlarmSeconds: 3600,
       producerAccountIds: [],

@@ -37,6 +37,7 @@ export const FULL_CONTEXT = {
   producerPrincipalArns: ['arn:aws:iam::333333333333:role/crm-sync'],
   eventBusName: 'crm-events',
   oldestMessageAgeAlarmSeconds: '1800',
+  propertyWrites: 'capture',
 } as const;
 
 /**

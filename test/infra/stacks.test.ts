@@ -239,6 +239,18 @@ describe('lanes', () => {
     expect([...lanes].sort()).toEqual(['changes', 'deletions']);
   });
 
+  it('passes the propertyWrites context to the functions (default update_property)', () => {
+    const writesOf = (template: typeof core) =>
+      Object.values(resourcesOf(template, 'AWS::Lambda::Function')).map(
+        (fn) =>
+          props<{ Environment: { Variables: Record<string, unknown> } }>(fn).Environment.Variables[
+            'POSTHOG_PROPERTY_WRITES'
+          ],
+      );
+    expect(writesOf(core)).toEqual(['capture', 'capture']);
+    expect(writesOf(bare.core)).toEqual(['update_property', 'update_property']);
+  });
+
   it('deploys the event sources disabled, with a warning, when no project id is configured', () => {
     for (const mapping of Object.values(
       resourcesOf(bare.core, 'AWS::Lambda::EventSourceMapping'),
