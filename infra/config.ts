@@ -7,18 +7,16 @@
  */
 import type { Node } from 'constructs';
 import * as z from 'zod';
+import { COMMAND_TYPES, laneOfType } from '../lib/messages/index.ts';
+import { POSTHOG_RATE_LIMITS } from '../lib/posthog/index.ts';
 
-/** PostHog's documented personal-API-key limits (posthog-persons-api.md §1.5). */
-export const POSTHOG_RATE_LIMITS = {
-  deletePerMinute: 480,
-  deletePerHour: 4800,
-  otherPerMinute: 240,
-} as const;
+// PostHog's personal-API-key limits (posthog-persons-api.md §1.5): one definition, the client's.
+export { POSTHOG_RATE_LIMITS };
 
-/** The command types each lane carries (contract C, `COMMAND_TYPES`). */
+/** The command types each lane carries, from the contract's own lane rule. */
 export const LANE_COMMAND_TYPES = {
-  deletions: ['persons.delete'],
-  changes: ['person.split', 'person.properties.update', 'person.merge'],
+  deletions: Object.values(COMMAND_TYPES).filter((type) => laneOfType(type) === 'deletions'),
+  changes: Object.values(COMMAND_TYPES).filter((type) => laneOfType(type) === 'changes'),
 } as const;
 
 const csv = z

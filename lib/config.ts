@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import { DEFAULT_RETRY_POLICY } from './batch/index.ts';
+import { POSTHOG_RATE_LIMITS } from './posthog/index.ts';
 
 /** The two queue lanes: a standard queue for deletions and a FIFO queue for per-person changes. */
 export const LANES = ['deletions', 'changes'] as const;
@@ -20,9 +22,9 @@ export const RuntimeEnvSchema = z
     POSTHOG_HOST: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
     POSTHOG_PROJECT_ID: z.string().regex(/^\d+$/, 'must be a numeric project id'),
     POSTHOG_SECRET_ID: nonEmpty,
-    POSTHOG_RATE_DELETE_PER_MINUTE: positiveInt(480),
-    POSTHOG_RATE_DELETE_PER_HOUR: positiveInt(4800),
-    POSTHOG_RATE_OTHER_PER_MINUTE: positiveInt(240),
+    POSTHOG_RATE_DELETE_PER_MINUTE: positiveInt(POSTHOG_RATE_LIMITS.deletePerMinute),
+    POSTHOG_RATE_DELETE_PER_HOUR: positiveInt(POSTHOG_RATE_LIMITS.deletePerHour),
+    POSTHOG_RATE_OTHER_PER_MINUTE: positiveInt(POSTHOG_RATE_LIMITS.otherPerMinute),
     POSTHOG_RATE_INSTANCES: positiveInt(1),
     /** `update_property` (the Persons API) or `capture` (`$set`/`$unset` events) for property writes. */
     POSTHOG_PROPERTY_WRITES: z.enum(['update_property', 'capture']).default('update_property'),
@@ -32,9 +34,9 @@ export const RuntimeEnvSchema = z
     QUEUE_URL: z.url({ error: 'must be the URL of the source queue' }),
     SECRET_MAX_AGE_SECONDS: positiveInt(300),
     /** First retry delay; doubles with every receive. */
-    RETRY_BASE_DELAY_SECONDS: positiveInt(30),
+    RETRY_BASE_DELAY_SECONDS: positiveInt(DEFAULT_RETRY_POLICY.baseDelaySeconds),
     /** Ceiling of the exponential backoff (a Retry-After may still ask for longer, up to SQS's 12 h). */
-    RETRY_MAX_DELAY_SECONDS: positiveInt(900),
+    RETRY_MAX_DELAY_SECONDS: positiveInt(DEFAULT_RETRY_POLICY.maxDelaySeconds),
     /** Time kept back from the Lambda timeout: no PostHog call starts later than this before the end. */
     DEADLINE_SAFETY_MARGIN_MS: nonNegativeInt(5_000),
     POWERTOOLS_SERVICE_NAME: nonEmpty.default('persons-relay'),

@@ -216,24 +216,20 @@ export class RelayMonitoring extends Construct {
         period,
         label,
       });
-    const sqs = (queueName: string, metricName: string, statistic: string, label: string) =>
-      new cloudwatch.Metric({
-        namespace: 'AWS/SQS',
-        metricName,
-        dimensionsMap: { QueueName: queueName },
-        statistic,
-        period,
-        label,
-      });
-    const fn = (functionName: string, metricName: string, statistic: string, label: string) =>
-      new cloudwatch.Metric({
-        namespace: 'AWS/Lambda',
-        metricName,
-        dimensionsMap: { FunctionName: functionName },
-        statistic,
-        period,
-        label,
-      });
+    // An AWS service metric of one resource, named by the service's dimension (QueueName, FunctionName).
+    const serviceMetric =
+      (namespace: string, dimension: string) =>
+      (resourceName: string, metricName: string, statistic: string, label: string) =>
+        new cloudwatch.Metric({
+          namespace,
+          metricName,
+          dimensionsMap: { [dimension]: resourceName },
+          statistic,
+          period,
+          label,
+        });
+    const sqs = serviceMetric('AWS/SQS', 'QueueName');
+    const fn = serviceMetric('AWS/Lambda', 'FunctionName');
 
     dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({

@@ -17,6 +17,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { DEFAULT_RETRY_POLICY } from '../../lib/batch/index.ts';
 import { entryPath, type FunctionName } from '../bundling.ts';
 import type { InfraConfig } from '../config.ts';
 import { QueueConsumer } from '../constructs/queue-consumer.ts';
@@ -33,8 +34,7 @@ export type LaneName = 'deletions' | 'changes';
  * (`outageToleranceSeconds` in lib/batch/retry-policy.ts, checked by a test). Source retention (7 days) is far longer.
  */
 export const RETRY_DESIGN = {
-  baseDelaySeconds: 30,
-  maxDelaySeconds: 900,
+  ...DEFAULT_RETRY_POLICY,
   maxReceiveCount: 50,
 } as const;
 

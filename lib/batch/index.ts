@@ -10,6 +10,7 @@ export {
 export { type DeadLetter, type QueueOps, sqsQueueOps, type VisibilityChange } from './queue-ops.ts';
 export {
   backoffSeconds,
+  DEFAULT_RETRY_POLICY,
   outageToleranceSeconds,
   type RetryPolicy,
   retryDelaySeconds,

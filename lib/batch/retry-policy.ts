@@ -1,6 +1,12 @@
 /** SQS refuses a visibility timeout above 12 hours. */
 export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
 
+/**
+ * The production retry design: the first retry after 30 s, doubling per receive, capped at 15 minutes. The
+ * functions' config defaults and the CDK stack (which sizes `maxReceiveCount` from it) both read it from here.
+ */
+export const DEFAULT_RETRY_POLICY = { baseDelaySeconds: 30, maxDelaySeconds: 900 } as const;
+
 /** How long a failed message waits before SQS delivers it again. */
 export interface RetryPolicy {
   /** Delay after the first failed receive; doubles with each further receive. */

@@ -9,6 +9,7 @@ export { commandJsonSchemas, jsonSchemaFileName, renderJsonSchema } from './json
 export {
   type CommandLane,
   laneOf,
+  laneOfType,
   messageGroupIdOf,
   type PersonRef,
   personKeyOf,

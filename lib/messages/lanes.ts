@@ -7,9 +7,14 @@ export type CommandLane = 'deletions' | 'changes';
 /** How a changes-lane command names its person. */
 export type PersonRef = { distinctId: string } | { uuid: string };
 
-/** Which lane carries `command`: deletes on the deletions queue, everything else on the FIFO changes queue. */
+/** Which lane carries a command type: deletes on the deletions queue, everything else on the FIFO changes queue. */
+export function laneOfType(type: Command['type']): CommandLane {
+  return type === COMMAND_TYPES.delete ? 'deletions' : 'changes';
+}
+
+/** Which lane carries `command` (see {@link laneOfType}). */
 export function laneOf(command: Command): CommandLane {
-  return command.type === COMMAND_TYPES.delete ? 'deletions' : 'changes';
+  return laneOfType(command.type);
 }
 
 /**
