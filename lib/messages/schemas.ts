@@ -369,8 +369,8 @@ export type PersonSplitCommand = z.output<typeof PersonSplitCommandSchema>;
 export type PersonPropertiesUpdateCommand = z.output<typeof PersonPropertiesUpdateCommandSchema>;
 /** A validated `person.merge`. */
 export type PersonMergeCommand = z.output<typeof PersonMergeCommandSchema>;
-/** Any JSON value, as a property value. */
-export type JsonValue = z.output<ReturnType<typeof z.json>>;
+/** Any JSON value, as a property value (the client's type: what the contract accepts is what it sends). */
+export type { JsonValue } from '../posthog/index.ts';
 
 /** Whether `value` is one of the version-1 command types. */
 export function isCommandType(value: unknown): value is CommandType {
