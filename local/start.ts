@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { demoSeed, startPostHogEmulator } from './posthog-emulator/index.ts';
 import { buildBundles, bundlePath } from './runner/build.ts';
+import { emulatorTarget, timeScaledEnv } from './runner/emulator-target.ts';
 import { formatReport, type PipelineReport } from './runner/report.ts';
 import { type PostHogTarget, startLocalStack } from './runner/stack.ts';
 import { listDeadLetters } from './sqs/dlq.ts';
@@ -32,31 +33,13 @@ const real = values['posthog-host'];
 const emulator = real
   ? undefined
   : await startPostHogEmulator({ seed: demoSeed(), timeScale, rateLimits: { enabled: true } });
-const target: PostHogTarget = emulator
-  ? {
-      host: emulator.url,
-      projectId: emulator.projectId,
-      personalApiKey: emulator.personalApiKey,
-      projectToken: emulator.projectToken,
-    }
-  : realTarget(real ?? '');
-
-// Against the emulator, one real second is `timeScale` PostHog seconds: the client's budgets and the SQS
-// retry delays shrink by the same factor (SQS counts whole seconds, so 1 s is the floor).
-const scaled = emulator !== undefined;
+const target: PostHogTarget = emulator ? emulatorTarget(emulator) : realTarget(real ?? '');
 const stack = await startLocalStack({
   posthog: target,
   modules: { deletions: bundlePath('deletions'), changes: bundlePath('changes') },
   startPolling: false,
-  env: scaled
-    ? {
-        POSTHOG_RATE_DELETE_PER_MINUTE: String(480 * timeScale),
-        POSTHOG_RATE_DELETE_PER_HOUR: String(4800 * timeScale),
-        POSTHOG_RATE_OTHER_PER_MINUTE: String(240 * timeScale),
-        RETRY_BASE_DELAY_SECONDS: '1',
-        RETRY_MAX_DELAY_SECONDS: String(Math.max(1, Math.round(900 / timeScale))),
-      }
-    : {},
+  // Against the emulator, budgets and retry delays follow its time scale.
+  env: emulator ? timeScaledEnv(timeScale) : {},
   ...(values.verbose
     ? { onFunctionOutput: (lane, line) => process.stdout.write(`[${lane}] ${line}\n`) }
     : {}),

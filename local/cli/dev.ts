@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { demoSeed, startPostHogEmulator } from '../posthog-emulator/index.ts';
 import { buildBundles, bundlePath } from '../runner/build.ts';
+import { emulatorTarget, timeScaledEnv } from '../runner/emulator-target.ts';
 import { startLocalStack } from '../runner/stack.ts';
 
 interface DevOptions {
@@ -38,21 +39,10 @@ async function dev(options: DevOptions): Promise<void> {
     timeScale,
   });
   const stack = await startLocalStack({
-    posthog: {
-      host: emulator.url,
-      projectId: emulator.projectId,
-      personalApiKey: emulator.personalApiKey,
-      projectToken: emulator.projectToken,
-    },
+    posthog: emulatorTarget(emulator),
     modules: { deletions: bundlePath('deletions'), changes: bundlePath('changes') },
     sqsPort: Number(options.sqsPort),
-    env: {
-      POSTHOG_RATE_DELETE_PER_MINUTE: String(480 * timeScale),
-      POSTHOG_RATE_DELETE_PER_HOUR: String(4800 * timeScale),
-      POSTHOG_RATE_OTHER_PER_MINUTE: String(240 * timeScale),
-      RETRY_BASE_DELAY_SECONDS: '1',
-      RETRY_MAX_DELAY_SECONDS: String(Math.max(1, Math.round(900 / timeScale))),
-    },
+    env: timeScaledEnv(timeScale),
     onFunctionOutput: (lane, line) => {
       if (options.logs) {
         process.stdout.write(`[${lane}] ${line}\n`);

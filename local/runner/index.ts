@@ -1,5 +1,6 @@
 /** The local stand-in for Lambda's SQS event source mapping, and the local pipeline built on it. */
 export { buildBundles, bundlePath, LANE_FUNCTIONS } from './build.ts';
+export { emulatorTarget, timeScaledEnv } from './emulator-target.ts';
 export { RECORD_SYSTEM_ATTRIBUTES, toSqsEvent, toSqsRecord } from './event.ts';
 export {
   type EventSource,

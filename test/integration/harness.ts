@@ -7,6 +7,7 @@ import {
   startPostHogEmulator,
 } from '../../local/posthog-emulator/index.ts';
 import { buildBundles, bundlePath } from '../../local/runner/build.ts';
+import { emulatorTarget, timeScaledEnv } from '../../local/runner/emulator-target.ts';
 import {
   type LocalStack,
   type LocalStackOptions,
@@ -19,14 +20,7 @@ export const TIME_SCALE = 60;
 
 /** The handlers' environment for a time-scaled emulator (what `npm start` uses). */
 export function scaledEnv(overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    POSTHOG_RATE_DELETE_PER_MINUTE: String(480 * TIME_SCALE),
-    POSTHOG_RATE_DELETE_PER_HOUR: String(4800 * TIME_SCALE),
-    POSTHOG_RATE_OTHER_PER_MINUTE: String(240 * TIME_SCALE),
-    RETRY_BASE_DELAY_SECONDS: '1',
-    RETRY_MAX_DELAY_SECONDS: '4',
-    ...overrides,
-  };
+  return { ...timeScaledEnv(TIME_SCALE), RETRY_MAX_DELAY_SECONDS: '4', ...overrides };
 }
 
 /** Builds the real deployable bundles into a private directory (no clash with other test files). */
@@ -69,12 +63,7 @@ export async function startPipeline(
     ...options.emulator,
   });
   const stack = await startLocalStack({
-    posthog: {
-      host: emulator.url,
-      projectId: emulator.projectId,
-      personalApiKey: emulator.personalApiKey,
-      projectToken: emulator.projectToken,
-    },
+    posthog: emulatorTarget(emulator),
     modules,
     startPolling: false,
     env: scaledEnv(options.env),
