@@ -10,6 +10,7 @@ import {
   redactSecrets,
   splitPersonUuid,
 } from '../../lib/posthog/index.ts';
+import { nonNegativeInt, positiveInt } from './parsers.ts';
 
 /**
  * `persons-relay api <command>`: one command per PostHog Persons API endpoint, through the same
@@ -32,24 +33,6 @@ interface ApiGlobalOptions {
   verbose?: boolean;
 }
 
-const positiveInt =
-  (name: string) =>
-  (value: string): number => {
-    const n = Number(value);
-    if (!(Number.isInteger(n) && n > 0)) {
-      throw new InvalidArgumentError(`${name} must be a whole number > 0`);
-    }
-    return n;
-  };
-const nonNegativeInt =
-  (name: string) =>
-  (value: string): number => {
-    const n = Number(value);
-    if (!(Number.isInteger(n) && n >= 0)) {
-      throw new InvalidArgumentError(`${name} must be a whole number >= 0`);
-    }
-    return n;
-  };
 const collect = (value: string, previous: string[] = []): string[] => [
   ...previous,
   ...value

@@ -1,23 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { demoSeed, startPostHogEmulator } from '../posthog-emulator/index.ts';
-
-const positiveNumber =
-  (name: string) =>
-  (value: string): number => {
-    const n = Number(value);
-    if (!(Number.isFinite(n) && n > 0))
-      throw new InvalidArgumentError(`${name} must be a positive number`);
-    return n;
-  };
-const nonNegativeInt =
-  (name: string) =>
-  (value: string): number => {
-    const n = Number(value);
-    if (!(Number.isInteger(n) && n >= 0))
-      throw new InvalidArgumentError(`${name} must be a whole number >= 0`);
-    return n;
-  };
+import { nonNegativeInt, positiveNumber } from './parsers.ts';
 
 /** Options of `persons-relay emulator`, as commander parses them. */
 interface EmulatorCommandOptions {
