@@ -1094,6 +1094,7 @@ export class PostHogClient {
       throw errorFromFetchFailure(error, {
         endpoint: spec.endpoint,
         method: spec.method,
+        host: new URL(spec.url).origin,
         timedOut: timeoutSignal.aborted,
         aborted: callerSignal?.aborted === true,
         timeoutMs,

@@ -436,7 +436,7 @@ export function errorFromResponse(init: {
  */
 export function errorFromFetchFailure(
   error: unknown,
-  context: ErrorContext & { timedOut: boolean; aborted: boolean; timeoutMs: number },
+  context: ErrorContext & { timedOut: boolean; aborted: boolean; timeoutMs: number; host?: string },
 ): PostHogError {
   const where = context.endpoint === undefined ? 'PostHog' : `PostHog ${context.endpoint}`;
   const base = {
@@ -453,11 +453,24 @@ export function errorFromFetchFailure(
     });
   }
   const errorCode = systemCodeOf(error);
-  const reason = errorCode ?? (error instanceof Error ? error.message : 'unknown error');
-  return new PostHogConnectionError(`${where} connection failed (${reason})`, {
+  const reason = errorCode ?? innermostMessage(error);
+  // The host and the code are what an operator needs to tell a typo, a firewall and an outage apart.
+  const to = context.host === undefined ? '' : ` to ${context.host}`;
+  return new PostHogConnectionError(`${where} connection${to} failed (${reason})`, {
     ...base,
     ...(errorCode === undefined ? {} : { errorCode }),
   });
+}
+
+/** fetch's own message is only "fetch failed"; the reason (e.g. "bad port") is in its cause. */
+function innermostMessage(error: unknown): string {
+  let message = 'unknown error';
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if (current.message !== '') message = current.message;
+    current = current.cause;
+  }
+  return message;
 }
 
 function systemCodeOf(error: unknown): string | undefined {

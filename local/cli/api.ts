@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { SingleBar } from 'cli-progress';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import {
   type BulkDeleteResult,
   type FunnelParams,
@@ -10,6 +9,8 @@ import {
   redactSecrets,
   splitPersonUuid,
 } from '../../lib/posthog/index.ts';
+import { objectTable, plural } from '../runner/table.ts';
+import { debugRequested, describeError, readTextFile, UsageError } from './errors.ts';
 import { nonNegativeInt, positiveInt } from './parsers.ts';
 
 /**
@@ -27,13 +28,20 @@ interface ApiGlobalOptions {
   projectId?: string;
   personalApiKey?: string;
   projectToken?: string;
-  format: 'json' | 'csv';
+  format?: OutputFormat;
+  output?: OutputFormat;
   timeout?: number;
   maxRetries?: number;
   verbose?: boolean;
 }
 
-const collect = (value: string, previous: string[] = []): string[] => [
+type OutputFormat = 'json' | 'csv' | 'table';
+
+/** A repeatable flag: each occurrence is one value, taken as given (a distinct id may hold a comma). */
+const repeat = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** A repeatable flag of person uuids: a uuid never holds a comma, so `a,b` is two uuids. */
+const repeatUuids = (value: string, previous: string[] = []): string[] => [
   ...previous,
   ...value
     .split(',')
@@ -63,12 +71,27 @@ export function registerApiCommands(program: Command): void {
       'project token for capture/merge (env POSTHOG_PROJECT_TOKEN)',
     )
     .addOption(
-      new Option('--format <format>', 'output format').choices(['json', 'csv']).default('json'),
+      new Option('--output <format>', 'json, csv, or table (for reading)').choices([
+        'json',
+        'csv',
+        'table',
+      ]),
     )
+    .addOption(new Option('--format <format>').choices(['json', 'csv', 'table']).hideHelp())
     .option('--timeout <ms>', 'per-attempt timeout in ms', positiveInt('--timeout'))
     .option('--max-retries <n>', 'retries after the first attempt', nonNegativeInt('--max-retries'))
     .option('--verbose', 'log retries to stderr', false)
-    .showHelpAfterError();
+    .addHelpText(
+      'after',
+      `
+Environment: POSTHOG_HOST, POSTHOG_PROJECT_ID, POSTHOG_PERSONAL_API_KEY, POSTHOG_PROJECT_TOKEN (flags win).
+Output: JSON on stdout (default), --output csv or --output table; progress and summaries on stderr.
+
+Examples:
+  $ npx persons-relay api persons --distinct-id user-1 --output table
+  $ npx persons-relay api bulk-delete --distinct-ids-file ids.txt --delete-events
+  $ npx persons-relay api split <person uuid> --distinct-id crm-42`,
+    );
 
   api
     .command('split')
@@ -77,19 +100,26 @@ export function registerApiCommands(program: Command): void {
     )
     .argument('<person>', "person's numeric id or uuid")
     .option('--main-distinct-id <id>', 'the distinct id that stays (all others move)')
-    .option(
-      '--distinct-id <ids>',
-      'move only these distinct ids (repeatable or comma-separated)',
-      collect,
-    )
+    .option('--distinct-id <id>', 'move this distinct id off (repeat the flag for more)', repeat)
+    .option('--all', 'split off every distinct id (each becomes its own person)', false)
     .action(
       run(
         async (
           client,
           g,
           person: string,
-          o: { mainDistinctId?: string; distinctId?: string[] },
+          o: { mainDistinctId?: string; distinctId?: string[]; all: boolean },
         ) => {
+          const chosen = [o.mainDistinctId, o.distinctId, o.all || undefined].filter(
+            (x) => x !== undefined,
+          ).length;
+          if (chosen !== 1) {
+            throw new UsageError(
+              chosen === 0
+                ? 'split needs what to split off: --distinct-id <id> (repeatable), --main-distinct-id <id> (it stays, all others move), or --all to split off every distinct id'
+                : 'split takes one of --distinct-id, --main-distinct-id or --all',
+            );
+          }
           const result = await client.split(person, {
             ...(o.mainDistinctId === undefined ? {} : { mainDistinctId: o.mainDistinctId }),
             ...(o.distinctId === undefined ? {} : { distinctIdsToSplit: o.distinctId }),
@@ -154,8 +184,11 @@ export function registerApiCommands(program: Command): void {
     .option('--file <path>', 'read distinct ids from a file, one per line')
     .action(
       run(async (client, _g, distinctIds: string[], o: { file?: string }) => {
-        const all = [...distinctIds, ...(o.file === undefined ? [] : await readIds(o.file))];
-        if (all.length === 0) throw new InvalidArgumentError('give distinct ids or --file');
+        const all = [
+          ...distinctIds,
+          ...(o.file === undefined ? [] : await readIds(o.file, '--file')),
+        ];
+        if (all.length === 0) throw new UsageError('give distinct ids as arguments or --file');
         return client.batchByDistinctIds(all);
       }),
     );
@@ -163,8 +196,12 @@ export function registerApiCommands(program: Command): void {
   api
     .command('bulk-delete')
     .description('Delete persons by uuid or distinct id, any number (chunked at 1000 per call)')
-    .option('--ids <uuids>', 'person uuids (repeatable or comma-separated)', collect)
-    .option('--distinct-ids <ids>', 'distinct ids (repeatable or comma-separated)', collect)
+    .option('--ids <uuids>', 'person uuids (repeatable or comma-separated)', repeatUuids)
+    .option(
+      '--distinct-ids <id>',
+      'a distinct id, taken whole (repeat the flag for more; commas are part of the id)',
+      repeat,
+    )
     .option('--ids-file <path>', 'person uuids, one per line')
     .option('--distinct-ids-file <path>', 'distinct ids, one per line')
     .option('--delete-events', "also queue the persons' events for deletion", false)
@@ -185,13 +222,26 @@ export function registerApiCommands(program: Command): void {
             keepPerson: boolean;
           },
         ) => {
-          const ids = [...(o.ids ?? []), ...(o.idsFile ? await readIds(o.idsFile) : [])];
+          if (o.keepPerson && !o.deleteEvents && !o.deleteRecordings) {
+            throw new UsageError(
+              '--keep-person only makes sense with --delete-events or --delete-recordings (it keeps the person rows and deletes their data)',
+            );
+          }
+          const ids = [
+            ...(o.ids ?? []),
+            ...(o.idsFile ? await readIds(o.idsFile, '--ids-file') : []),
+          ];
           const distinctIds = [
             ...(o.distinctIds ?? []),
-            ...(o.distinctIdsFile ? await readIds(o.distinctIdsFile) : []),
+            ...(o.distinctIdsFile ? await readIds(o.distinctIdsFile, '--distinct-ids-file') : []),
           ];
-          if (ids.length > 0 === distinctIds.length > 0) {
-            throw new InvalidArgumentError(
+          if (ids.length === 0 && distinctIds.length === 0) {
+            throw new UsageError(
+              'give --distinct-ids or --ids (or --distinct-ids-file / --ids-file) with at least one id',
+            );
+          }
+          if (ids.length > 0 && distinctIds.length > 0) {
+            throw new UsageError(
               'give person uuids (--ids/--ids-file) or distinct ids (--distinct-ids/--distinct-ids-file), not both',
             );
           }
@@ -262,12 +312,13 @@ export function registerApiCommands(program: Command): void {
             o: { params?: string; paramsFile?: string; method: 'GET' | 'POST'; max?: number },
           ) => {
             const text =
-              o.paramsFile === undefined ? o.params : await readFile(o.paramsFile, 'utf8');
-            if (text === undefined)
-              throw new InvalidArgumentError('give --params or --params-file');
+              o.paramsFile === undefined
+                ? o.params
+                : await readTextFile(o.paramsFile, '--params-file');
+            if (text === undefined) throw new UsageError('give --params or --params-file');
             const params = parseJsonArg(text, '--params');
             if (params === null || typeof params !== 'object' || Array.isArray(params)) {
-              throw new InvalidArgumentError('--params must be a JSON object');
+              throw new UsageError('--params must be a JSON object');
             }
             return take(client[method](params as FunnelParams, { method: o.method }), o.max);
           },
@@ -297,7 +348,7 @@ export function registerApiCommands(program: Command): void {
             ...(o.limit === undefined ? {} : { limit: o.limit }),
           };
           // PostHog renders CSV for the list itself; use it rather than flattening ourselves.
-          if (g.format === 'csv' && o.max === undefined)
+          if (formatOf(g) === 'csv' && o.max === undefined)
             return new RawCsv(await client.listCsv(query));
           return take(client.list(query), o.max);
         },
@@ -334,7 +385,12 @@ export function registerApiCommands(program: Command): void {
     .argument('<mergedDistinctId>', 'distinct id merged away')
     .option('--uuid <uuid>', 'event uuid, so a repeated command is the same event')
     .action(
-      run(async (client, _g, survivor: string, merged: string, o: { uuid?: string }) => {
+      run(async (client, g, survivor: string, merged: string, o: { uuid?: string }) => {
+        if (!(g.projectToken ?? process.env['POSTHOG_PROJECT_TOKEN'])) {
+          throw new UsageError(
+            "merge needs --project-token or POSTHOG_PROJECT_TOKEN (the project's phc_… token; merges go through capture)",
+          );
+        }
         await client.mergeDangerously({
           survivorDistinctId: survivor,
           mergedDistinctId: merged,
@@ -360,7 +416,8 @@ type Handler<A extends unknown[]> = (
 
 /**
  * Wraps an action: builds the client from flags/env, runs, prints, and turns any failure into one
- * redacted line on stderr with exit code 1 (2 for usage errors).
+ * redacted line on stderr with exit code 1 (2 for usage errors), naming CLI flags and environment
+ * variables rather than the client's option names.
  */
 function run<A extends unknown[]>(handler: Handler<A>) {
   return async (...raw: unknown[]): Promise<void> => {
@@ -370,13 +427,37 @@ function run<A extends unknown[]>(handler: Handler<A>) {
     try {
       const client = clientFrom(globals);
       const result = await handler(client, globals, ...args);
-      process.stdout.write(render(result, globals.format));
+      process.stdout.write(render(result, formatOf(globals)));
     } catch (error) {
-      const usage = error instanceof InvalidArgumentError || error instanceof TypeError;
-      process.stderr.write(`error: ${oneLine(error)}\n`);
+      // The client throws TypeError for a bad argument: a usage error, named in the CLI's terms.
+      const usage = error instanceof UsageError || error instanceof TypeError;
+      process.stderr.write(`error: ${inCliTerms(oneLine(error))}\n`);
+      if (debugRequested() && error instanceof Error) {
+        process.stderr.write(`${redactSecrets(error.stack ?? '')}\n`);
+      }
       process.exitCode = usage ? 2 : 1;
     }
   };
+}
+
+const formatOf = (g: ApiGlobalOptions): OutputFormat => g.output ?? g.format ?? 'json';
+
+/** The client's option names → the flags and variables a CLI user sets. */
+const CLI_TERMS: readonly [RegExp, string][] = [
+  [/\bprojectToken\b/g, '--project-token / POSTHOG_PROJECT_TOKEN'],
+  [/\bpersonalApiKey\b/g, '--personal-api-key / POSTHOG_PERSONAL_API_KEY'],
+  [/\bprojectId\b/g, '--project-id / POSTHOG_PROJECT_ID'],
+  [/^host\b/, '--host / POSTHOG_HOST'],
+  [/\btimeoutMs\b/g, '--timeout'],
+  [/\bmaxRetries\b/g, '--max-retries'],
+  [/\bbulkDelete\.ids\b/g, '--ids'],
+  [/\bbulkDelete\.distinctIds\b/g, '--distinct-ids'],
+  [/\bmainDistinctId\b/g, '--main-distinct-id'],
+  [/\bdistinctIdsToSplit\b/g, '--distinct-id'],
+];
+
+function inCliTerms(text: string): string {
+  return CLI_TERMS.reduce((t, [pattern, flag]) => t.replace(pattern, flag), text);
 }
 
 function clientFrom(g: ApiGlobalOptions): PostHogClient {
@@ -392,7 +473,7 @@ function clientFrom(g: ApiGlobalOptions): PostHogClient {
     projectId ? undefined : '--project-id or POSTHOG_PROJECT_ID',
     personalApiKey ? undefined : '--personal-api-key or POSTHOG_PERSONAL_API_KEY',
   ].filter(Boolean);
-  if (missing.length > 0) throw new InvalidArgumentError(`missing ${missing.join(', ')}`);
+  if (missing.length > 0) throw new UsageError(`missing ${missing.join(', ')}`);
   const logger: PostHogLogger | undefined = g.verbose
     ? {
         debug: (msg, extra) => process.stderr.write(`${msg} ${JSON.stringify(extra ?? {})}\n`),
@@ -411,7 +492,7 @@ function clientFrom(g: ApiGlobalOptions): PostHogClient {
 }
 
 function oneLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
+  const text = describeError(error);
   const hint =
     error instanceof Error && 'requestId' in error && typeof error.requestId === 'string'
       ? ` (request id ${error.requestId})`
@@ -428,20 +509,36 @@ async function take<T>(items: AsyncIterable<T>, max: number | undefined): Promis
   return out;
 }
 
-/** Ids from a file: one per line; blank lines and `#` comments are skipped. */
-async function readIds(file: string): Promise<string[]> {
-  const text = await readFile(file, 'utf8');
-  return text
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
+/**
+ * Ids from a file: one per line, taken whole (a comma is part of the id). Blank lines are skipped; lines that start
+ * with `#` are comments and skipped too, and stderr says which, so an id that starts with `#` is never dropped
+ * unnoticed.
+ */
+async function readIds(file: string, flag: string): Promise<string[]> {
+  const text = await readTextFile(file, flag);
+  const ids: string[] = [];
+  const comments: number[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '') return;
+    if (line.startsWith('#')) comments.push(index + 1);
+    else ids.push(line);
+  });
+  if (comments.length > 0) {
+    const shown = comments.slice(0, 10).join(', ');
+    process.stderr.write(
+      `${flag} ${file}: skipped ${plural(comments.length, 'comment line')} starting with # ` +
+        `(line${comments.length === 1 ? '' : 's'} ${shown}${comments.length > 10 ? ', …' : ''})\n`,
+    );
+  }
+  return ids;
 }
 
 function parseJsonArg(text: string, name: string): JsonValue {
   try {
     return JSON.parse(text) as JsonValue;
   } catch {
-    throw new InvalidArgumentError(`${name} is not valid JSON`);
+    throw new UsageError(`${name} is not valid JSON`);
   }
 }
 
@@ -457,11 +554,12 @@ function bulkDeleteSummary(r: BulkDeleteResult, total: number): string {
   ].join(', ');
 }
 
-/** JSON (pretty) or CSV (one row per item, nested values JSON-encoded). */
-function render(result: unknown, format: 'json' | 'csv'): string {
+/** JSON (pretty), CSV (one row per item, nested values JSON-encoded) or an aligned table. */
+function render(result: unknown, format: OutputFormat): string {
   if (result instanceof RawCsv)
     return result.text.endsWith('\n') ? result.text : `${result.text}\n`;
   if (format === 'json') return `${JSON.stringify(result, null, 2)}\n`;
+  if (format === 'table') return objectTable(rowsOf(result));
   return toCsv(rowsOf(result));
 }
 

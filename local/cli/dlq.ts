@@ -1,6 +1,9 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, Option } from 'commander';
+import { objectTable, plural, truncate } from '../runner/table.ts';
 import { listDeadLetters, redriveDeadLetters } from '../sqs/dlq.ts';
 import { createCliSqsClient } from '../sqs/index.ts';
+import { reaching } from './errors.ts';
+import { positiveInt } from './parsers.ts';
 
 interface DlqOptions {
   queueUrl: string;
@@ -8,6 +11,7 @@ interface DlqOptions {
   region?: string;
   max: number;
   json?: boolean;
+  output?: 'text' | 'json' | 'table';
   to?: string;
   code?: string;
 }
@@ -24,27 +28,58 @@ export function registerDlqCommands(program: Command): void {
       .requiredOption('--queue-url <url>', 'the dead-letter queue URL')
       .option('--endpoint <url>', 'SQS endpoint (default: AWS_ENDPOINT_URL_SQS, else AWS)')
       .option('--region <region>', 'AWS region (default: AWS_REGION)')
-      .option('--max <n>', 'at most this many messages', wholeNumber, 1000);
+      .option('--max <n>', 'at most this many messages', positiveInt('--max'), 1000);
 
   common(dlq.command('list').description('List dead letters and why they are there'))
-    .option('--json', 'one JSON object per line')
+    .addOption(
+      new Option('--output <format>', 'text, json (one object per line) or table').choices([
+        'text',
+        'json',
+        'table',
+      ]),
+    )
+    .option('--json', 'same as --output json')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ npx persons-relay dlq list --queue-url <DLQ URL> --output table
+  $ npx persons-relay dlq list --queue-url <DLQ URL> --json | jq .errorCode`,
+    )
     .action(async (options: DlqOptions) => {
       const sqs = createCliSqsClient(clientOptions(options));
       try {
-        const letters = await listDeadLetters(sqs, options.queueUrl, { max: options.max });
-        if (options.json) {
-          for (const l of letters) {
-            const { attributes: _attributes, ...rest } = l;
-            process.stdout.write(`${JSON.stringify(rest)}\n`);
-          }
+        const letters = await reaching(sqsLabel(options), () =>
+          listDeadLetters(sqs, options.queueUrl, { max: options.max }),
+        );
+        const output = options.output ?? (options.json ? 'json' : 'text');
+        const rows = letters.map(({ attributes: _attributes, ...rest }) => rest);
+        if (output === 'json') {
+          for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
           return;
         }
-        process.stdout.write(`${letters.length} message(s) in ${options.queueUrl}\n`);
+        if (output === 'table') {
+          process.stdout.write(
+            objectTable(
+              rows.map((l) => ({
+                error_code: l.errorCode,
+                reason: l.errorReason,
+                source_queue: l.sourceQueue ?? '',
+                first_received: l.firstReceivedAt ?? '',
+                receives: l.receiveCount,
+                body: l.body,
+              })),
+              50,
+            ),
+          );
+          return;
+        }
+        process.stdout.write(`${plural(letters.length, 'message')} in ${options.queueUrl}\n`);
         for (const l of letters) {
           process.stdout.write(
             `- ${l.errorCode}: ${l.errorReason}\n` +
               `  original ${l.originalMessageId ?? '?'} from ${l.sourceQueue ?? '?'}, first received ${l.firstReceivedAt ?? '?'}\n` +
-              `  body ${l.body.length > 200 ? `${l.body.slice(0, 199)}…` : l.body}\n`,
+              `  body ${truncate(l.body, 200)}\n`,
           );
         }
       } finally {
@@ -53,23 +88,45 @@ export function registerDlqCommands(program: Command): void {
     });
 
   common(dlq.command('redrive').description('Move dead letters back to their source queue'))
-    .requiredOption('--to <url>', 'the source queue URL to move them to')
+    .option(
+      '--to <url>',
+      "the queue to move them to (default: each message's recorded source queue)",
+    )
     .option(
       '--code <error_code>',
       'only messages with this error_code (e.g. redrive_policy, http_400)',
     )
+    .addHelpText(
+      'after',
+      `
+A command is only moved to a queue of its own lane (deletes: the standard deletions queue; everything else:
+the FIFO changes queue); a message that would go to the other lane stays in the DLQ and is listed, and the
+command exits 1.
+
+Examples:
+  $ npx persons-relay dlq redrive --queue-url <changes DLQ URL>
+  $ npx persons-relay dlq redrive --queue-url <deletions DLQ URL> --to <changes queue URL> --code wrong_lane`,
+    )
     .action(async (options: DlqOptions) => {
       const sqs = createCliSqsClient(clientOptions(options));
       try {
-        const { moved, kept } = await redriveDeadLetters(sqs, {
-          dlqUrl: options.queueUrl,
-          sourceUrl: options.to ?? '',
-          max: options.max,
-          ...(options.code ? { filter: (l) => l.errorCode === options.code } : {}),
-        });
-        process.stdout.write(
-          `moved ${moved} message(s) to ${options.to}; ${kept} left in the DLQ\n`,
+        const result = await reaching(sqsLabel(options), () =>
+          redriveDeadLetters(sqs, {
+            dlqUrl: options.queueUrl,
+            ...(options.to === undefined ? {} : { sourceUrl: options.to }),
+            max: options.max,
+            ...(options.code ? { filter: (l) => l.errorCode === options.code } : {}),
+          }),
         );
+        process.stdout.write(
+          `moved ${plural(result.moved, 'message')} to ${options.to ?? 'their source queues'}; ` +
+            `${result.left} left in the DLQ` +
+            `${result.skipped > 0 ? ` (${result.skipped} not matching --code)` : ''}` +
+            `${result.refused.length > 0 ? `; ${result.refused.length} refused` : ''}\n`,
+        );
+        for (const r of result.refused)
+          process.stdout.write(`  refused ${r.messageId}: ${r.reason}\n`);
+        if (result.refused.length > 0) process.exitCode = 1;
       } finally {
         sqs.destroy();
       }
@@ -83,10 +140,10 @@ function clientOptions(options: DlqOptions): { endpoint?: string; region?: strin
   };
 }
 
-/** `--max`: a whole number above 0, refused with a usage error otherwise (not silently read as NaN). */
-function wholeNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new InvalidArgumentError('must be a whole number above 0.');
-  return n;
+/** Names the SQS endpoint and where its setting came from, for a connection error. */
+export function sqsLabel(options: { endpoint?: string }): string {
+  if (options.endpoint) return `SQS at ${options.endpoint} (--endpoint)`;
+  const env = process.env['AWS_ENDPOINT_URL_SQS'];
+  if (env) return `SQS at ${env} (AWS_ENDPOINT_URL_SQS)`;
+  return 'SQS (the AWS endpoint of --region / AWS_REGION)';
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { demoSeed, startPostHogEmulator } from '../posthog-emulator/index.ts';
-import { nonNegativeInt, positiveNumber } from './parsers.ts';
+import { listeningOn } from './errors.ts';
+import { nonNegativeInt, port, positiveNumber } from './parsers.ts';
 
 /** Options of `persons-relay emulator`, as commander parses them. */
 interface EmulatorCommandOptions {
@@ -25,12 +26,7 @@ export const registerEmulatorCommands = (program: Command): void => {
   program
     .command('emulator')
     .description('Run the local PostHog Persons API + capture emulator on 127.0.0.1 (foreground)')
-    .option(
-      '-p, --port <n>',
-      'port to listen on (0 = any free port)',
-      nonNegativeInt('--port'),
-      8010,
-    )
+    .option('-p, --port <n>', 'port to listen on (0 = any free port)', port('--port'), 8010)
     .option('--project-id <n>', 'project (team) id', positiveNumber('--project-id'), 1)
     .option(
       '--time-scale <x>',
@@ -62,7 +58,7 @@ export const registerEmulatorCommands = (program: Command): void => {
     )
     .option('--no-rate-limits', 'turn the API throttles off')
     .action(async (opts: EmulatorCommandOptions) => {
-      const emulator = await startPostHogEmulator({
+      const starting = startPostHogEmulator({
         port: opts.port,
         projectId: opts.projectId,
         timeScale: opts.timeScale,
@@ -72,6 +68,7 @@ export const registerEmulatorCommands = (program: Command): void => {
         rateLimits: { enabled: opts.rateLimits },
         ...(opts.seedDemo ? { seed: demoSeed() } : {}),
       });
+      const emulator = await listeningOn('--port', opts.port, () => starting);
       const persons = emulator.state.persons.length;
       process.stdout.write(
         [

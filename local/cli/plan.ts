@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { type MessageRejection, parseMessage } from '../../lib/messages/index.ts';
 import {
@@ -8,6 +7,8 @@ import {
   type PropertyWrites,
   planBatch,
 } from '../../lib/planner/index.ts';
+import { plural, textTable } from '../runner/table.ts';
+import { CliError, readTextFile } from './errors.ts';
 
 /** A dry run of one file: what was refused and the plan for the rest. */
 export interface DryRun {
@@ -51,14 +52,14 @@ export function describeCall(call: PlannedCall): string {
   switch (call.endpoint) {
     case 'bulk_delete': {
       const ids = 'ids' in call.target ? call.target.ids : call.target.distinctIds;
-      const kind = 'ids' in call.target ? 'person uuids' : 'distinct ids';
+      const kind = 'ids' in call.target ? 'person uuid' : 'distinct id';
       const flags = Object.entries(call.flags)
         .filter(([, on]) => on)
         .map(([flag]) => flag);
-      return `${ids.length} ${kind}${flags.length > 0 ? ` [${flags.join(', ')}]` : ''}: ${list(ids, 3)}`;
+      return `${plural(ids.length, kind)}${flags.length > 0 ? ` [${flags.join(', ')}]` : ''}: ${list(ids, 3)}`;
     }
     case 'batch_by_distinct_ids':
-      return `look up ${call.distinctIds.length} distinct ids: ${list(call.distinctIds, 3)}`;
+      return `look up ${plural(call.distinctIds.length, 'distinct id')}: ${list(call.distinctIds, 3)}`;
     case 'split':
       return `${describePerson(call.person)} ${
         'mainDistinctId' in call.body
@@ -73,8 +74,8 @@ export function describeCall(call: PlannedCall): string {
       const sets = call.events.filter((e) => e.event === '$set').length;
       const merges = call.events.length - sets;
       return [
-        sets > 0 ? `${sets} $set/$unset events` : '',
-        merges > 0 ? `${merges} $merge_dangerously` : '',
+        sets > 0 ? `${plural(sets, '$set/$unset event')}` : '',
+        merges > 0 ? `${plural(merges, '$merge_dangerously event')}` : '',
       ]
         .filter(Boolean)
         .join(' + ');
@@ -82,45 +83,64 @@ export function describeCall(call: PlannedCall): string {
   }
 }
 
+/**
+ * The plan's three figures, named the same wherever they are shown (`plan` and the `npm start` report): the calls
+ * planned, the plan's lower bound, and the baseline of planning each message alone.
+ */
+export function callFigures(calls: number, lowerBound: number, oneMessageAtATime: number): string {
+  const saved = oneMessageAtATime - calls;
+  return (
+    `${plural(calls, 'call')} planned · lower bound ${lowerBound} · one message at a time ${oneMessageAtATime}` +
+    (oneMessageAtATime > 0
+      ? ` (${Math.round((100 * saved) / oneMessageAtATime)}% fewer calls)`
+      : '')
+  );
+}
+
 /** The human-readable report `persons-relay plan` prints. */
 export function renderDryRun(run: DryRun): string {
   const { plan } = run;
-  const saved = plan.naiveCallCount - plan.callCount;
+  const valid = run.messages - run.rejected.length;
   const lines = [
-    `${run.messages} messages: ${run.messages - run.rejected.length} valid, ${run.rejected.length} rejected; property writes: ${run.propertyWrites}`,
-    `${plan.callCount} calls (lower bound ${plan.lowerBound}, naive one-message-at-a-time ${plan.naiveCallCount}${
-      plan.naiveCallCount > 0 ? `, ${Math.round((100 * saved) / plan.naiveCallCount)}% fewer` : ''
-    })`,
+    `${plural(run.messages, 'message')}: ${valid} valid, ${run.rejected.length} rejected; property writes: ${run.propertyWrites}`,
+    callFigures(plan.callCount, plan.lowerBound, plan.naiveCallCount),
     '',
   ];
   if (plan.calls.length > 0) {
     const rows = plan.calls.map((call, i) => [
-      String(i + 1),
-      String(call.stage),
+      i + 1,
+      call.stage,
       call.endpoint,
       describeCall(call),
       list(call.serves),
     ]);
-    const header = ['#', 'stage', 'endpoint', 'what', 'serves'];
-    const widths = header.map((h, c) =>
-      Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)),
-    );
-    // The last two columns are free text: only the first three are padded.
-    const format = (row: string[]) =>
-      row.map((cell, c) => (c < 3 ? cell.padEnd(widths[c] ?? 0) : cell)).join('  ');
-    lines.push(format(header), ...rows.map(format), '');
+    lines.push(...textTable(['#', 'stage', 'endpoint', 'what', 'serves'], rows), '');
   }
   if (plan.skipped.length > 0) {
-    lines.push('Skipped (no call of their own):');
-    for (const skip of plan.skipped) lines.push(`  ${skip.messageId}  ${skip.reason}`);
-    lines.push('');
+    lines.push(`Skipped (no call of their own): ${plan.skipped.length}`);
+    lines.push(
+      ...textTable(
+        ['line', 'reason'],
+        plan.skipped.map((skip) => [skip.messageId, skip.reason]),
+        '  ',
+      ),
+      '',
+    );
   }
   if (run.rejected.length > 0) {
-    lines.push('Rejected:');
-    for (const { messageId, rejection } of run.rejected) {
-      lines.push(`  ${messageId}  ${rejection.code}  ${rejection.reason}`);
-    }
-    lines.push('');
+    lines.push(`Rejected: ${run.rejected.length}`);
+    lines.push(
+      ...textTable(
+        ['line', 'code', 'reason'],
+        run.rejected.map(({ messageId, rejection }) => [
+          messageId,
+          rejection.code,
+          rejection.reason,
+        ]),
+        '  ',
+      ),
+      '',
+    );
   }
   return lines.join('\n');
 }
@@ -139,11 +159,26 @@ export function registerPlanCommands(program: Command): void {
         .default('update_property'),
     )
     .option('--json', 'print the plan and rejections as JSON')
+    .addHelpText(
+      'after',
+      `
+Exits 1 when a line is rejected (as send does) or the file holds no messages.
+
+Examples:
+  $ npx persons-relay plan --file examples/events.ndjson
+  $ npx persons-relay plan --file examples/events.ndjson --property-writes capture --json`,
+    )
     .action(async (options: { file: string; propertyWrites: PropertyWrites; json?: boolean }) => {
-      const text = await readFile(options.file, 'utf8');
+      const text = await readTextFile(options.file, '--file');
       const run = dryRun(text, options.propertyWrites);
+      if (run.messages === 0) {
+        throw new CliError(
+          `--file ${options.file}: no messages (the file is empty or only blank lines)`,
+        );
+      }
       process.stdout.write(
         options.json === true ? `${JSON.stringify(run, null, 2)}\n` : renderDryRun(run),
       );
+      if (run.rejected.length > 0) process.exitCode = 1;
     });
 }

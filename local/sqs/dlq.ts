@@ -1,13 +1,20 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
   type Message,
   type MessageAttributeValue,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { messageGroupIdOf, parseMessage } from '../../lib/messages/index.ts';
+import {
+  type CommandLane,
+  laneOf,
+  messageGroupIdOf,
+  parseMessage,
+} from '../../lib/messages/index.ts';
 
 /** A dead-lettered message with the reason persons-relay attached to it. */
 export interface DeadLetterEntry {
@@ -56,75 +63,213 @@ export async function listDeadLetters(
   return held.map(toEntry);
 }
 
+/** A dead letter that a redrive left where it was, and why. */
+export interface RefusedLetter {
+  readonly messageId: string;
+  readonly reason: string;
+}
+
+/** What {@link redriveDeadLetters} did. */
+export interface RedriveResult {
+  /** Messages sent to a source queue and deleted from the DLQ. */
+  readonly moved: number;
+  /** Messages the filter did not pick (left in the DLQ). */
+  readonly skipped: number;
+  /** Messages not moved because their target was wrong or unknown (left in the DLQ), with the reason. */
+  readonly refused: readonly RefusedLetter[];
+  /** What the DLQ holds after the redrive (visible + in flight), read from the queue itself. */
+  readonly left: number;
+}
+
 /**
- * Moves dead letters back to their source queue after a fix (what `StartMessageMoveTask` does in AWS,
- * done by hand so it also works on fauxqs and lets a filter pick messages). FIFO: the original group id is
- * kept and a fresh deduplication id is used, so SQS does not drop the resend as a duplicate.
- * Returns how many were moved.
+ * Moves dead letters back to a source queue after a fix (what `StartMessageMoveTask` does in AWS, done by hand so
+ * it also works on fauxqs and lets a filter pick messages).
+ *
+ * - Target: `sourceUrl`, else each message's recorded source queue: the `source_queue` attribute the handler wrote,
+ *   or, for a message moved by the redrive policy, the `DeadLetterQueueSourceArn` system attribute SQS sets
+ *   (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html). A message with
+ *   neither is refused.
+ * - Lanes: a command goes only to a queue of its own lane (deletes to the standard queue, everything else to the
+ *   FIFO one); a move to the other lane is refused, because that lane's function would dead-letter it again as
+ *   `wrong_lane`. A body that is not a command has no lane and is moved as it is.
+ * - FIFO: the original group id is kept (or the person's group, coming from a standard DLQ) and a fresh
+ *   deduplication id is used, so SQS does not drop the resend as a duplicate.
  */
 export async function redriveDeadLetters(
   sqs: SQSClient,
   options: {
     dlqUrl: string;
-    sourceUrl: string;
+    sourceUrl?: string;
     max?: number;
     filter?: (entry: DeadLetterEntry) => boolean;
   },
-): Promise<{ moved: number; kept: number }> {
-  const fifo = options.sourceUrl.endsWith('.fifo');
+): Promise<RedriveResult> {
   const max = options.max ?? 10_000;
+  const urlOfArn = queueUrlResolver(sqs);
   let moved = 0;
-  const skipped: Message[] = [];
-  while (moved + skipped.length < max) {
+  let skipped = 0;
+  let received = 0;
+  const refused: RefusedLetter[] = [];
+  const held: Message[] = [];
+  while (received < max) {
     const out = await sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: options.dlqUrl,
-        MaxNumberOfMessages: Math.min(10, max - moved - skipped.length),
+        MaxNumberOfMessages: Math.min(10, max - received),
         VisibilityTimeout: HOLD_SECONDS,
         WaitTimeSeconds: 0,
         MessageAttributeNames: ['All'],
-        MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
+        MessageSystemAttributeNames: [
+          'ApproximateReceiveCount',
+          'MessageGroupId',
+          'DeadLetterQueueSourceArn',
+        ],
       }),
     );
     const messages = out.Messages ?? [];
     if (messages.length === 0) break;
-    const chosen = messages.filter((m) => options.filter?.(toEntry(m)) ?? true);
-    skipped.push(...messages.filter((m) => !chosen.includes(m)));
-    if (chosen.length === 0) continue;
-    const sent = await sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: options.sourceUrl,
-        Entries: chosen.map((m, index) => ({
-          Id: `r${index}`,
-          MessageBody: m.Body ?? '',
-          MessageAttributes: producerAttributes(m.MessageAttributes ?? {}),
-          ...(fifo
-            ? {
-                MessageGroupId: m.Attributes?.MessageGroupId ?? groupIdOfBody(m.Body ?? ''),
-                MessageDeduplicationId: `redrive-${m.MessageId}-${Date.now()}`.slice(0, 128),
-              }
-            : {}),
+    received += messages.length;
+    const byTarget = new Map<string, Message[]>();
+    for (const message of messages) {
+      if (!(options.filter?.(toEntry(message)) ?? true)) {
+        skipped += 1;
+        held.push(message);
+        continue;
+      }
+      const target = await targetOf(message, options.sourceUrl, urlOfArn);
+      if ('refused' in target) {
+        refused.push({ messageId: message.MessageId ?? '', reason: target.refused });
+        held.push(message);
+        continue;
+      }
+      byTarget.set(target.url, [...(byTarget.get(target.url) ?? []), message]);
+    }
+    for (const [url, chosen] of byTarget) {
+      const done = await moveBatch(sqs, options.dlqUrl, url, chosen);
+      moved += done.length;
+      for (const m of chosen) {
+        if (done.includes(m)) continue;
+        refused.push({ messageId: m.MessageId ?? '', reason: `SQS did not accept it on ${url}` });
+        held.push(m);
+      }
+    }
+  }
+  await release(sqs, options.dlqUrl, held);
+  return { moved, skipped, refused, left: await depthOf(sqs, options.dlqUrl) };
+}
+
+/** Sends messages to one queue and deletes from the DLQ those it accepted; returns those. */
+async function moveBatch(
+  sqs: SQSClient,
+  dlqUrl: string,
+  targetUrl: string,
+  chosen: Message[],
+): Promise<Message[]> {
+  const fifo = targetUrl.endsWith('.fifo');
+  const sent = await sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: targetUrl,
+      Entries: chosen.map((m, index) => ({
+        Id: `r${index}`,
+        MessageBody: m.Body ?? '',
+        MessageAttributes: producerAttributes(m.MessageAttributes ?? {}),
+        ...(fifo
+          ? {
+              MessageGroupId: m.Attributes?.MessageGroupId ?? groupIdOfBody(m.Body ?? ''),
+              MessageDeduplicationId: `redrive-${m.MessageId}-${Date.now()}`.slice(0, 128),
+            }
+          : {}),
+      })),
+    }),
+  );
+  const ok = new Set((sent.Successful ?? []).map((s) => Number(s.Id?.slice(1))));
+  const done = chosen.filter((_, index) => ok.has(index));
+  if (done.length > 0) {
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: dlqUrl,
+        Entries: done.map((m, index) => ({
+          Id: `d${index}`,
+          ReceiptHandle: m.ReceiptHandle ?? '',
         })),
       }),
     );
-    const ok = new Set((sent.Successful ?? []).map((s) => Number(s.Id?.slice(1))));
-    const done = chosen.filter((_, index) => ok.has(index));
-    if (done.length > 0) {
-      await sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: options.dlqUrl,
-          Entries: done.map((m, index) => ({
-            Id: `d${index}`,
-            ReceiptHandle: m.ReceiptHandle ?? '',
-          })),
+  }
+  return done;
+}
+
+/** The lane of a queue URL: the changes lane is the FIFO one (`.fifo`), the deletions lane the standard one. */
+const laneOfQueueUrl = (url: string): CommandLane =>
+  url.endsWith('.fifo') ? 'changes' : 'deletions';
+
+async function targetOf(
+  message: Message,
+  sourceUrl: string | undefined,
+  urlOfArn: (arn: string) => Promise<string | undefined>,
+): Promise<{ url: string } | { refused: string }> {
+  let url = sourceUrl;
+  if (url === undefined) {
+    const recorded =
+      message.MessageAttributes?.['source_queue']?.StringValue ??
+      message.Attributes?.DeadLetterQueueSourceArn;
+    url = recorded?.startsWith('arn:') ? await urlOfArn(recorded) : recorded;
+    if (url === undefined || url === '' || url === 'unknown') {
+      return {
+        refused:
+          recorded === undefined
+            ? 'no source queue recorded on the message; pass --to <source queue URL>'
+            : `its recorded source queue ${recorded} was not found; pass --to <source queue URL>`,
+      };
+    }
+  }
+  const parsed = parseMessage(message.Body ?? '');
+  if (!parsed.ok) return { url };
+  const lane = laneOf(parsed.command);
+  const queueLane = laneOfQueueUrl(url);
+  if (lane === queueLane) return { url };
+  return {
+    refused:
+      `a ${parsed.command.type} belongs on the ${lane} lane (${lane === 'changes' ? 'the FIFO queue' : 'the standard queue'}), ` +
+      `but ${url} is the ${queueLane} queue; its function would dead-letter it again (wrong_lane). ` +
+      `Redrive it with --to <the ${lane} queue URL>${sourceUrl === undefined ? '' : ' instead'}`,
+  };
+}
+
+/** Queue ARN → URL through GetQueueUrl (works on AWS and fauxqs), remembered per ARN. */
+function queueUrlResolver(sqs: SQSClient): (arn: string) => Promise<string | undefined> {
+  const known = new Map<string, string | undefined>();
+  return async (arn) => {
+    if (known.has(arn)) return known.get(arn);
+    // arn:aws:sqs:<region>:<account>:<name>
+    const [, , , , account, name] = arn.split(':');
+    let url: string | undefined;
+    try {
+      const out = await sqs.send(
+        new GetQueueUrlCommand({
+          QueueName: name,
+          ...(account ? { QueueOwnerAWSAccountId: account } : {}),
         }),
       );
+      url = out.QueueUrl;
+    } catch (error) {
+      if (!(error instanceof Error && error.name.includes('QueueDoesNotExist'))) throw error;
     }
-    moved += done.length;
-    skipped.push(...chosen.filter((_, index) => !ok.has(index)));
-  }
-  await release(sqs, options.dlqUrl, skipped);
-  return { moved, kept: skipped.length };
+    known.set(arn, url);
+    return url;
+  };
+}
+
+async function depthOf(sqs: SQSClient, queueUrl: string): Promise<number> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
 }
 
 /** The attributes persons-relay added are dropped on redrive: the next failure writes fresh ones. */
