@@ -29,9 +29,9 @@ describe('persons-relay CLI', () => {
     ]).catch((error: { code: number; stderr: string }) => error);
 
     // Assess
-    expect(failure).toMatchObject({ code: 1 });
+    expect(failure).toMatchObject({ code: 2 });
     expect((failure as { stderr: string }).stderr).toContain(
-      "option '--max <n>' argument 'abc' is invalid. must be a whole number above 0.",
+      "option '--max <n>' argument 'abc' is invalid. --max must be a whole number > 0",
     );
   });
 });

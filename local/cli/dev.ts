@@ -52,7 +52,7 @@ Examples:
 
 async function dev(options: DevOptions): Promise<void> {
   const { timeScale } = options;
-  await buildBundles();
+  // The ports first, so a busy one is reported at once; the bundles are built before anything is polled.
   const emulator = await listeningOn('--emulator-port', options.emulatorPort, () =>
     startPostHogEmulator({ port: options.emulatorPort, seed: demoSeed(), timeScale }),
   );
@@ -63,6 +63,7 @@ async function dev(options: DevOptions): Promise<void> {
         posthog: emulatorTarget(emulator),
         modules: { deletions: bundlePath('deletions'), changes: bundlePath('changes') },
         sqsPort: options.sqsPort,
+        startPolling: false,
         env: timeScaledEnv(timeScale),
         onFunctionOutput: (lane, line) => {
           if (options.logs) process.stdout.write(`[${lane}] ${line}\n`);
@@ -74,6 +75,14 @@ async function dev(options: DevOptions): Promise<void> {
     await emulator.close();
     throw error;
   }
+  try {
+    await buildBundles();
+  } catch (error) {
+    await stack.close();
+    await emulator.close();
+    throw error;
+  }
+  stack.startPolling();
   const { queues, endpoint } = stack.sqs;
   process.stdout.write(
     [

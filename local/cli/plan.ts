@@ -7,6 +7,7 @@ import {
   type PropertyWrites,
   planBatch,
 } from '../../lib/planner/index.ts';
+import { formatCallFigures } from '../runner/report.ts';
 import { plural, textTable } from '../runner/table.ts';
 import { CliError, readTextFile } from './errors.ts';
 
@@ -83,27 +84,18 @@ export function describeCall(call: PlannedCall): string {
   }
 }
 
-/**
- * The plan's three figures, named the same wherever they are shown (`plan` and the `npm start` report): the calls
- * planned, the plan's lower bound, and the baseline of planning each message alone.
- */
-export function callFigures(calls: number, lowerBound: number, oneMessageAtATime: number): string {
-  const saved = oneMessageAtATime - calls;
-  return (
-    `${plural(calls, 'call')} planned · lower bound ${lowerBound} · one message at a time ${oneMessageAtATime}` +
-    (oneMessageAtATime > 0
-      ? ` (${Math.round((100 * saved) / oneMessageAtATime)}% fewer calls)`
-      : '')
-  );
-}
-
 /** The human-readable report `persons-relay plan` prints. */
 export function renderDryRun(run: DryRun): string {
   const { plan } = run;
   const valid = run.messages - run.rejected.length;
   const lines = [
     `${plural(run.messages, 'message')}: ${valid} valid, ${run.rejected.length} rejected; property writes: ${run.propertyWrites}`,
-    callFigures(plan.callCount, plan.lowerBound, plan.naiveCallCount),
+    // The same names as the `npm start` report.
+    formatCallFigures({
+      planned: plan.callCount,
+      lowerBound: plan.lowerBound,
+      oneMessageAtATime: plan.naiveCallCount,
+    }),
     '',
   ];
   if (plan.calls.length > 0) {

@@ -1,5 +1,4 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { startFauxqs } from 'fauxqs';
 
 /** Region and fake credentials of the local stack; nothing here is a real AWS credential. */
 export const LOCAL_REGION = 'us-east-1';
@@ -134,6 +133,8 @@ export interface LocalSqs {
 export async function startLocalSqs(
   options: LaneQueueOptions & { port?: number } = {},
 ): Promise<LocalSqs> {
+  // Loaded on first use: fauxqs brings fastify, which the CLI's SQS commands (send, dlq) never need.
+  const { startFauxqs } = await import('fauxqs');
   const server = await startFauxqs({ port: options.port ?? 0, logger: false });
   const endpoint = `http://127.0.0.1:${server.port}`;
   const client = createLocalSqsClient(endpoint);

@@ -22,13 +22,17 @@ afterAll(async () => {
 });
 
 /** Runs the real CLI (bin/persons-relay.js) against the local SQS endpoint. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string }> {
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return run(process.execPath, ['bin/persons-relay.js', ...args], {
     cwd: ROOT,
     env: { ...process.env, AWS_ENDPOINT_URL_SQS: pipeline.stack.sqs.endpoint },
   }).then(
-    ({ stdout }) => ({ code: 0, stdout }),
-    (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({
+      code: error.code,
+      stdout: error.stdout,
+      stderr: error.stderr,
+    }),
   );
 }
 
@@ -60,8 +64,8 @@ describe('send and dlq commands against the local pipeline', () => {
 
     // Assess
     expect(sent.code).toBe(1);
-    expect(sent.stdout).toContain('sent 1 of 2 lines');
-    expect(sent.stdout).toContain('line 2: not_json: The message body is not valid JSON');
+    expect(sent.stderr).toContain('sent 1 of 2 lines');
+    expect(sent.stderr).toContain('line 2: not_json: The message body is not valid JSON');
     const letters = listed.stdout
       .trim()
       .split('\n')
@@ -83,7 +87,8 @@ describe('send and dlq commands against the local pipeline', () => {
     await pipeline.emulator.flush();
 
     // Assess
-    expect(redriven.stdout).toContain('moved 1 message(s)');
+    expect(redriven.stdout).toContain('moved 1 message to');
+    expect(redriven.stdout).toContain('0 left in the DLQ');
     expect(pipeline.emulator.state.personByDistinctId('crm-5555')?.properties).toEqual({
       plan: 'team',
     });

@@ -16,10 +16,16 @@ describe('npm start', () => {
 
     // Assess (a failed run exits non-zero and rejects above)
     expect(stdout).toContain('persons-relay: local pipeline against PostHog emulator');
-    expect(stdout).toMatch(/persons\.delete\s+16\s+0\s+0/);
-    expect(stdout).toMatch(/\(invalid message\)\s+0\s+6\s+0/);
-    expect(stdout).toContain('429s: 0 (emulator request log: 0)');
-    expect(stdout).toContain('Dead-letter queues: 6 message(s)');
-    expect(stdout).toContain('8 persons remain');
+    // command type, messages, applied, rejected, waiting for retry, retried at least once
+    expect(stdout).toMatch(/persons\.delete\s+16\s+16\s+0\s+0\s+0/);
+    expect(stdout).toMatch(/\(invalid message\)\s+6\s+0\s+6\s+0\s+0/);
+    expect(stdout).toContain('429 responses: 0 (emulator request log: 0)');
+    expect(stdout).toMatch(
+      /calls made (\d+) · calls planned \1 · lower bound \d+ · one message at a time \d+/,
+    );
+    expect(stdout).toContain('Dead-letter queues: 6 messages');
+    expect(stdout).toMatch(/^\s+sent to\s+error_code\s+message\s+reason$/m);
+    expect(stdout).toMatch(/^\s+deletions\s+not_json\s/m);
+    expect(stdout).toMatch(/PostHog persons: \d+ deleted \(metric PersonsDeleted\), 8 remain/);
   });
 });

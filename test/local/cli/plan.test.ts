@@ -54,22 +54,46 @@ describe('persons-relay plan (dry run)', () => {
     expect(result.plan.skipped.map((s) => s.messageId)).toEqual(['line-5']);
   });
 
-  it('prints calls, lower bound versus naive, skips and rejections through the bin', async () => {
-    const { stdout } = await run('node', [
+  it('prints calls, lower bound versus one message at a time, skips and rejections through the bin, and exits 1 for the rejected lines', async () => {
+    const failure = await run('node', [
       'bin/persons-relay.js',
       'plan',
       '--file',
       join(dir, 'events.ndjson'),
-    ]);
+    ]).catch((error: { code: number; stdout: string }) => error);
+    expect(failure).toMatchObject({ code: 1 });
+    const { stdout } = failure as { stdout: string };
     expect(stdout).toBe(renderDryRun(dryRun(`${lines.join('\n')}\n`)));
-    expect(stdout).toContain('3 calls (lower bound 3, naive one-message-at-a-time 8, 63% fewer)');
-    expect(stdout).toMatch(
-      /bulk_delete\s+3 distinct ids: user-1, user-2, user-3 {2}line-1, line-2/,
-    );
     expect(stdout).toContain(
-      'line-5  person.properties.update of the person of distinct id "user-1" is skipped',
+      'calls planned 3 · lower bound 3 · one message at a time 8 (63% fewer calls planned)',
     );
-    expect(stdout).toContain('line-8  not_json  The message body is not valid JSON');
+    expect(stdout).toMatch(/bulk_delete\s+3 distinct ids: user-1, user-2, user-3\s+line-1, line-2/);
+    expect(stdout).toMatch(
+      /line-5\s+person\.properties\.update of the person of distinct id "user-1" is skipped/,
+    );
+    expect(stdout).toMatch(/line-8\s+not_json\s+The message body is not valid JSON/);
+  });
+
+  it('aligns every column under its header and gets plurals right', () => {
+    const text = renderDryRun(
+      dryRun(
+        '{"type":"persons.delete","id":"d1","time":"2026-11-28T21:00:00Z","data":{"distinctIds":["only-one"]}}',
+      ),
+    );
+    expect(text).toContain('1 message: 1 valid, 0 rejected');
+    expect(text).toContain('1 distinct id: only-one');
+    const all = text.split('\n');
+    const start = all.findIndex((l) => /^\s*#\s+stage/.test(l));
+    const end = all.indexOf('', start);
+    const table = all.slice(start, end);
+    const header = table[0] ?? '';
+    expect(table).toHaveLength(2);
+    expect(header).toMatch(/^ ?#\s+stage\s+endpoint\s+what\s+serves$/);
+    // Every row starts its "what" and "serves" cells where the header's do.
+    for (const row of table.slice(1)) {
+      expect(row.slice(header.indexOf('what')).startsWith('1 distinct id')).toBe(true);
+      expect(row.slice(header.indexOf('serves'))).toBe('line-1');
+    }
   });
 
   it('prints JSON with --json and capture mode with --property-writes capture', async () => {
@@ -81,7 +105,7 @@ describe('persons-relay plan (dry run)', () => {
       '--json',
       '--property-writes',
       'capture',
-    ]);
+    ]).catch((error: { stdout: string }) => error);
     const parsed = JSON.parse(stdout);
     expect(parsed.propertyWrites).toBe('capture');
     expect(parsed.plan.calls.map((c: { endpoint: string }) => c.endpoint)).toEqual([

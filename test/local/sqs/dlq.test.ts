@@ -41,7 +41,7 @@ describe('redriveDeadLetters', () => {
     });
 
     // Assess
-    expect(result).toEqual({ moved: 2, kept: 0 });
+    expect(result).toEqual({ moved: 2, skipped: 0, refused: [], left: 0 });
     const groups: string[] = [];
     for (let attempt = 0; attempt < 5 && groups.length < 2; attempt += 1) {
       const { Messages = [] } = await client.send(
