@@ -253,4 +253,55 @@ describe('persons-relay api (spawned bin against the emulator)', () => {
     expect(insecure.code).toBe(2);
     expect(insecure.stderr).toMatch(/must use https/);
   });
+
+  it('takes a distinct id with a comma whole, says which # lines of a file it skipped, and names flags in refusals', async () => {
+    // Prepare
+    const [roe] = emu.seedPersons([
+      { distinctIds: ['Roe, Jane'], properties: { email: 'jane@example.com' } },
+      { distinctIds: ['Doe, John'] },
+      { distinctIds: ['#hashtag-user'] },
+      { distinctIds: ['plain-9'] },
+    ]);
+    const file = join(dir, 'commented.txt');
+    await writeFile(file, '# exported 2026-11-28\nplain-9\n#hashtag-user\n');
+
+    // Act
+    const table = await cli(['--output', 'table', 'persons', '--distinct-id', 'Roe, Jane']);
+    const [comma, fromFile, keepAlone, noIds, splitAll, merge] = await Promise.all([
+      cli(['bulk-delete', '--distinct-ids', 'Doe, John']),
+      cli(['bulk-delete', '--distinct-ids-file', file]),
+      cli(['bulk-delete', '--distinct-ids', 'plain-9', '--keep-person']),
+      cli(['bulk-delete']),
+      cli(['split', roe?.uuid ?? '']),
+      cli(['merge', 'a', 'b'], { POSTHOG_PROJECT_TOKEN: '' }),
+    ]);
+
+    // Assess: --output table
+    expect(table.code).toBe(0);
+    const [header, row] = table.stdout.split('\n');
+    expect(header).toMatch(/\buuid\s.*\bdistinct_ids\b/);
+    expect(row).toContain(roe?.uuid);
+    expect(row).toContain('["Roe, Jane"]');
+    // 'Doe, John' is one id, not "Doe" and "John"
+    expect(json(comma)).toMatchObject({ personsFound: 1, personsDeleted: 1 });
+    expect(emu.state.personByDistinctId('Doe, John')).toBeUndefined();
+    // the file's comment lines are skipped, and stderr says so
+    expect(json(fromFile)).toMatchObject({ personsFound: 1, personsDeleted: 1 });
+    expect(fromFile.stderr).toContain(
+      `--distinct-ids-file ${file}: skipped 2 comment lines starting with # (lines 1, 3)`,
+    );
+    expect(emu.state.personByDistinctId('#hashtag-user')).toBeDefined();
+    // refusals: one line, exit 2, in the CLI's own terms
+    for (const [result, message] of [
+      [keepAlone, '--keep-person only makes sense with --delete-events or --delete-recordings'],
+      [noIds, 'give --distinct-ids or --ids'],
+      [splitAll, 'or --all to split off every distinct id'],
+      [merge, 'merge needs --project-token or POSTHOG_PROJECT_TOKEN'],
+    ] as const) {
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).not.toMatch(/projectToken|distinctIds|keepPerson/);
+    }
+  });
 });
