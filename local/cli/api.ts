@@ -2,6 +2,8 @@ import { SingleBar } from 'cli-progress';
 import { type Command, Option } from 'commander';
 import {
   type BulkDeleteResult,
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_TIMEOUT_MS,
   type FunnelParams,
   type JsonValue,
   PostHogClient,
@@ -78,8 +80,16 @@ export function registerApiCommands(program: Command): void {
       ]),
     )
     .addOption(new Option('--format <format>').choices(['json', 'csv', 'table']).hideHelp())
-    .option('--timeout <ms>', 'per-attempt timeout in ms', positiveInt('--timeout'))
-    .option('--max-retries <n>', 'retries after the first attempt', nonNegativeInt('--max-retries'))
+    .option(
+      '--timeout <ms>',
+      `per-attempt timeout in ms (default: ${DEFAULT_TIMEOUT_MS})`,
+      positiveInt('--timeout'),
+    )
+    .option(
+      '--max-retries <n>',
+      `retries after the first attempt (default: ${DEFAULT_MAX_RETRIES})`,
+      nonNegativeInt('--max-retries'),
+    )
     .option('--verbose', 'log retries to stderr', false)
     .addHelpText(
       'after',

@@ -57,6 +57,13 @@ export const registerEmulatorCommands = (program: Command): void => {
       0,
     )
     .option('--no-rate-limits', 'turn the API throttles off')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ npx persons-relay emulator --seed-demo
+  $ npx persons-relay emulator --port 0 --time-scale 60 --bulk-delete-mode async`,
+    )
     .action(async (opts: EmulatorCommandOptions) => {
       const starting = startPostHogEmulator({
         port: opts.port,
