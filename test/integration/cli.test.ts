@@ -61,6 +61,14 @@ describe('send and dlq commands against the local pipeline', () => {
     const sent = await cli('send', '--queue-url', queues.changes.url, '--file', file);
     await pipeline.stack.waitUntilDrained({ timeoutMs: 20_000 });
     const listed = await cli('dlq', 'list', '--queue-url', queues.changes.dlqUrl, '--json');
+    const table = await cli(
+      'dlq',
+      'list',
+      '--queue-url',
+      queues.changes.dlqUrl,
+      '--output',
+      'table',
+    );
 
     // Assess
     expect(sent.code).toBe(1);
@@ -72,6 +80,11 @@ describe('send and dlq commands against the local pipeline', () => {
       .map((l) => JSON.parse(l) as { errorCode: string; body: string; groupId: string });
     expect(letters).toHaveLength(1);
     expect(letters[0]).toMatchObject({ errorCode: 'person_not_found', groupId: 'crm-5555' });
+    const [header, row] = table.stdout.split('\n');
+    expect(header).toMatch(
+      /^error_code\s+reason\s+source_queue\s+first_received\s+receives\s+body$/,
+    );
+    expect(row).toMatch(/^person_not_found\s/);
 
     // Act: the fix (the person now exists), then the redrive
     pipeline.emulator.seedPersons([{ distinctIds: ['crm-5555'], properties: { plan: 'free' } }]);

@@ -74,7 +74,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('persons-relay api (spawned bin against the emulator)', () => {
+// Each test spawns the CLI several times; on a loaded 2-core machine one spawn can take 10 s.
+describe('persons-relay api (spawned bin against the emulator)', { timeout: 240_000 }, () => {
   it('bulk-deletes any number of ids from a file in chunks, with a summary on stderr', async () => {
     // Prepare
     const file = join(dir, 'ids.txt');

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const BIN = ['bin/persons-relay.js'];
 const START = ['--import', 'tsx', 'local/start.ts'];
-const AT_MOST_AT_ONCE = 3;
+const AT_MOST_AT_ONCE = 2;
 
 interface Result {
   code: number;
