@@ -50,6 +50,8 @@ const json = (r: RunResult): unknown => JSON.parse(r.stdout);
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'persons-relay-api-'));
   emu = await startPostHogEmulator({
+    // The funnel routes answer only on older self-hosted PostHog (`emulator --funnel-routes legacy`).
+    funnelRoutes: 'legacy',
     seed: {
       persons: [
         {
@@ -244,6 +246,24 @@ describe('persons-relay api (spawned bin against the emulator)', () => {
     expect(funnel.stderr).toMatch(/refuses personal API keys/);
     expect(funnel.stderr).toMatch(/mid-2026/);
     expect(funnel.stderr).not.toContain(scoped);
+
+    const current = await startPostHogEmulator();
+    try {
+      const onCurrent = {
+        POSTHOG_HOST: current.url,
+        POSTHOG_PERSONAL_API_KEY: current.personalApiKey,
+      };
+      const removed = await cli(['funnel', '--params', '{"funnel_step":1}'], onCurrent);
+      const removedCorrelation = await cli(['funnel-correlation', '--params', '{}'], onCurrent);
+      expect(removed.code).toBe(1);
+      expect(removed.stderr.trim().split('\n')).toHaveLength(1);
+      expect(removed.stderr).toMatch(/persons\/funnel\/ is not available on this instance \(400/);
+      expect(removedCorrelation.code).toBe(1);
+      expect(removedCorrelation.stderr).toMatch(/not available on this instance \(404/);
+      expect(removedCorrelation.stderr).toMatch(/PR #61218/);
+    } finally {
+      await current.close();
+    }
 
     const missing = await cli(['persons'], { POSTHOG_HOST: '' });
     expect(missing.code).toBe(2);
