@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { demoSeed, startPostHogEmulator } from '../posthog-emulator/index.ts';
+import {
+  DEMO_FUNNEL_EVENTS,
+  demoSeed,
+  type FunnelRoutes,
+  startPostHogEmulator,
+} from '../posthog-emulator/index.ts';
 import { nonNegativeInt, positiveNumber } from './parsers.ts';
 
 /** Options of `persons-relay emulator`, as commander parses them. */
@@ -13,7 +18,25 @@ interface EmulatorCommandOptions {
   splitDelayMs: number;
   ingestionDelayMs: number;
   rateLimits: boolean;
+  funnelRoutes: FunnelRoutes;
 }
+
+const FUNNEL_ROUTES: readonly FunnelRoutes[] = ['removed', 'refused', 'legacy'];
+
+/** What the banner says about the default key under each funnel-routes mode. */
+const KEY_NOTE: Record<FunnelRoutes, string> = {
+  removed: 'scopes ["*"], as on current PostHog',
+  refused: 'scopes ["*"], as on current PostHog',
+  legacy: 'legacy no-scope key, older self-hosted PostHog',
+};
+
+/** What the banner says about the funnel person routes under each mode. */
+const FUNNEL_NOTE: Record<FunnelRoutes, string> = {
+  removed:
+    'removed, as on current PostHog (PR #73064); --funnel-routes legacy for older self-hosted PostHog',
+  refused: '403 to every personal API key (PostHog 2026-03 to 2026-07)',
+  legacy: 'served (older self-hosted PostHog)',
+};
 
 /**
  * `persons-relay emulator`: run the local PostHog emulator in the foreground until Ctrl-C.
@@ -61,6 +84,17 @@ export const registerEmulatorCommands = (program: Command): void => {
       0,
     )
     .option('--no-rate-limits', 'turn the API throttles off')
+    .option(
+      '--funnel-routes <mode>',
+      'persons/funnel/ and funnel/correlation/: removed (current PostHog), refused (403 to personal keys), or legacy (served, for older self-hosted PostHog)',
+      (v: string) => {
+        if (!(FUNNEL_ROUTES as readonly string[]).includes(v)) {
+          throw new InvalidArgumentError('must be removed, refused or legacy');
+        }
+        return v as FunnelRoutes;
+      },
+      'removed',
+    )
     .action(async (opts: EmulatorCommandOptions) => {
       const emulator = await startPostHogEmulator({
         port: opts.port,
@@ -70,6 +104,7 @@ export const registerEmulatorCommands = (program: Command): void => {
         splitDelayMs: opts.splitDelayMs,
         ingestionDelayMs: opts.ingestionDelayMs,
         rateLimits: { enabled: opts.rateLimits },
+        funnelRoutes: opts.funnelRoutes,
         ...(opts.seedDemo ? { seed: demoSeed() } : {}),
       });
       const persons = emulator.state.persons.length;
@@ -80,10 +115,14 @@ export const registerEmulatorCommands = (program: Command): void => {
           `  persons API:       ${emulator.url}/api/projects/${emulator.projectId}/persons/`,
           `  capture:           ${emulator.url}/i/v0/e/  and  ${emulator.url}/batch/`,
           `  project id:        ${emulator.projectId}`,
-          `  personal API key:  ${emulator.personalApiKey}  (legacy full-access key)`,
+          `  personal API key:  ${emulator.personalApiKey}  (${KEY_NOTE[opts.funnelRoutes]})`,
           `  project token:     ${emulator.projectToken}`,
           `  time scale:        ${emulator.timeScale}x`,
           `  persons seeded:    ${persons}`,
+          `  funnel routes:     ${FUNNEL_NOTE[opts.funnelRoutes]}`,
+          ...(opts.seedDemo
+            ? [`  demo funnel:       events=${JSON.stringify(DEMO_FUNNEL_EVENTS)}`]
+            : []),
           `  inspect state:     GET ${emulator.url}/_emulator/state`,
           '',
         ].join('\n'),

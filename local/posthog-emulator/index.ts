@@ -24,7 +24,7 @@ import type {
   SeedPerson,
 } from './types.ts';
 
-export { DEMO_SEED, demoSeed } from './demo-seed.ts';
+export { DEMO_FUNNEL_EVENTS, DEMO_SEED, demoSeed } from './demo-seed.ts';
 export {
   isDistinctIdIllegal,
   PERSON_UUID_NAMESPACE,
