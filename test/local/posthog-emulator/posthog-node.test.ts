@@ -47,7 +47,10 @@ const story = async (client: PostHog, user: string): Promise<void> => {
     },
   });
   client.identify({ distinctId: user, properties: { email: `${user}@example.com` } });
-  client.identify({ distinctId: user, properties: { $anon_distinct_id: `anon-${user}`, plan: 'pro' } });
+  client.identify({
+    distinctId: user,
+    properties: { $anon_distinct_id: `anon-${user}`, plan: 'pro' },
+  });
   client.alias({ distinctId: user, alias: `crm-${user}` });
   client.setPersonProperties({
     distinctId: user,
