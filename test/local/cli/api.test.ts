@@ -247,6 +247,16 @@ describe('persons-relay api (spawned bin against the emulator)', () => {
     expect(funnel.stderr).toMatch(/mid-2026/);
     expect(funnel.stderr).not.toContain(scoped);
 
+    const missing = await cli(['persons'], { POSTHOG_HOST: '' });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toBe('error: missing --host or POSTHOG_HOST');
+
+    const insecure = await cli(['persons'], { POSTHOG_HOST: 'http://posthog.example.com' });
+    expect(insecure.code).toBe(2);
+    expect(insecure.stderr).toMatch(/must use https/);
+  });
+
+  it('explains that current PostHog removed the funnel routes (the emulator default), in one line', async () => {
     const current = await startPostHogEmulator();
     try {
       const onCurrent = {
@@ -264,13 +274,5 @@ describe('persons-relay api (spawned bin against the emulator)', () => {
     } finally {
       await current.close();
     }
-
-    const missing = await cli(['persons'], { POSTHOG_HOST: '' });
-    expect(missing.code).toBe(2);
-    expect(missing.stderr.trim()).toBe('error: missing --host or POSTHOG_HOST');
-
-    const insecure = await cli(['persons'], { POSTHOG_HOST: 'http://posthog.example.com' });
-    expect(insecure.code).toBe(2);
-    expect(insecure.stderr).toMatch(/must use https/);
   });
 });
