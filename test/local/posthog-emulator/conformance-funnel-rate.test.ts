@@ -371,12 +371,12 @@ describe('PostHog emulator rate limits', () => {
   });
 
   it('with timeScale 20 a minute lasts 3 real seconds: the 241st is refused and honouring Retry-After succeeds', async () => {
-    // Prepare
-    // 3 s, not less: on a loaded 2-core machine the 240 requests must all land inside one scaled minute.
-    const ph = await emulator({ timeScale: 20 });
+    // Prepare: a stepped real clock, so a loaded machine cannot stretch the 240 requests past the scaled minute
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const ph = await emulator({ timeScale: 20, now: () => now });
     const api = apiClient(ph);
 
-    // Act: 240 requests in 6 concurrent waves, well inside the 3 s scaled minute.
+    // Act: 240 requests in 6 concurrent waves, all at one real instant, inside the 3 s scaled minute.
     const statuses: number[] = [];
     for (let wave = 0; wave < 6; wave++) {
       const replies = await Promise.all(
@@ -387,16 +387,15 @@ describe('PostHog emulator rate limits', () => {
     const refused = await api('GET', 'persons/');
     const retryAfter = Number(refused.headers.get('retry-after'));
     const exactMs = Number(refused.headers.get('x-emulator-retry-after-ms'));
-    await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+    now += retryAfter * 1000;
     const after = await api('GET', 'persons/');
 
     // Assess
     expect(statuses.filter((s) => s === 200)).toHaveLength(240);
     expect(refused.status).toBe(429);
-    expect(retryAfter).toBeGreaterThanOrEqual(1);
-    expect(retryAfter).toBeLessThanOrEqual(3);
-    expect(exactMs).toBeGreaterThan(0);
-    expect(exactMs).toBeLessThanOrEqual(retryAfter * 1000);
+    // The scaled minute is 3 real seconds and all 240 arrived at the same instant.
+    expect(retryAfter).toBe(3);
+    expect(exactMs).toBe(3000);
     expect(Number(refused.headers.get('x-emulator-retry-after-scaled'))).toBeGreaterThan(
       retryAfter,
     );
