@@ -226,7 +226,7 @@ describe('persons-relay api (spawned bin against the emulator)', () => {
     expect(json(correlation)).toEqual([
       expect.objectContaining({ distinct_ids: expect.arrayContaining(['alice']) }),
     ]);
-    // Seven spawned CLI runs: on a loaded 2-core machine each can take several seconds.
+    // Five spawned CLI runs: on a loaded 2-core machine each can take several seconds.
   }, 180_000);
 
   it('prints one clear line and exits non-zero on failures, never the key', async () => {
