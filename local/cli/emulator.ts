@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { demoSeed, startPostHogEmulator } from '../posthog-emulator/index.ts';
+import {
+  DEMO_FUNNEL_EVENTS,
+  demoSeed,
+  type FunnelRoutes,
+  startPostHogEmulator,
+} from '../posthog-emulator/index.ts';
 import { listeningOn } from './errors.ts';
 import { nonNegativeInt, port, positiveNumber } from './parsers.ts';
 
@@ -14,7 +19,25 @@ interface EmulatorCommandOptions {
   splitDelayMs: number;
   ingestionDelayMs: number;
   rateLimits: boolean;
+  funnelRoutes: FunnelRoutes;
 }
+
+const FUNNEL_ROUTES: readonly FunnelRoutes[] = ['removed', 'refused', 'legacy'];
+
+/** What the banner says about the default key under each funnel-routes mode. */
+const KEY_NOTE: Record<FunnelRoutes, string> = {
+  removed: 'scopes ["*"], as on current PostHog',
+  refused: 'scopes ["*"], as on current PostHog',
+  legacy: 'legacy no-scope key, older self-hosted PostHog',
+};
+
+/** What the banner says about the funnel person routes under each mode. */
+const FUNNEL_NOTE: Record<FunnelRoutes, string> = {
+  removed:
+    'removed, as on current PostHog (PR #73064); --funnel-routes legacy for older self-hosted PostHog',
+  refused: '403 to every personal API key (PostHog 2026-03 to 2026-07)',
+  legacy: 'served (older self-hosted PostHog)',
+};
 
 /**
  * `persons-relay emulator`: run the local PostHog emulator in the foreground until Ctrl-C.
@@ -57,6 +80,17 @@ export const registerEmulatorCommands = (program: Command): void => {
       0,
     )
     .option('--no-rate-limits', 'turn the API throttles off')
+    .option(
+      '--funnel-routes <mode>',
+      'persons/funnel/ and funnel/correlation/: removed (current PostHog), refused (403 to personal keys), or legacy (served, for older self-hosted PostHog)',
+      (v: string) => {
+        if (!(FUNNEL_ROUTES as readonly string[]).includes(v)) {
+          throw new InvalidArgumentError('must be removed, refused or legacy');
+        }
+        return v as FunnelRoutes;
+      },
+      'removed',
+    )
     .addHelpText(
       'after',
       `
@@ -73,6 +107,7 @@ Examples:
         splitDelayMs: opts.splitDelayMs,
         ingestionDelayMs: opts.ingestionDelayMs,
         rateLimits: { enabled: opts.rateLimits },
+        funnelRoutes: opts.funnelRoutes,
         ...(opts.seedDemo ? { seed: demoSeed() } : {}),
       });
       const emulator = await listeningOn('--port', opts.port, () => starting);
@@ -84,10 +119,14 @@ Examples:
           `  persons API:       ${emulator.url}/api/projects/${emulator.projectId}/persons/`,
           `  capture:           ${emulator.url}/i/v0/e/  and  ${emulator.url}/batch/`,
           `  project id:        ${emulator.projectId}`,
-          `  personal API key:  ${emulator.personalApiKey}  (legacy full-access key)`,
+          `  personal API key:  ${emulator.personalApiKey}  (${KEY_NOTE[opts.funnelRoutes]})`,
           `  project token:     ${emulator.projectToken}`,
           `  time scale:        ${emulator.timeScale}x`,
           `  persons seeded:    ${persons}`,
+          `  funnel routes:     ${FUNNEL_NOTE[opts.funnelRoutes]}`,
+          ...(opts.seedDemo
+            ? [`  demo funnel:       events=${JSON.stringify(DEMO_FUNNEL_EVENTS)}`]
+            : []),
           `  inspect state:     GET ${emulator.url}/_emulator/state`,
           '',
         ].join('\n'),

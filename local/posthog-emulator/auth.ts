@@ -20,6 +20,12 @@ export type RequiredScopes = readonly string[];
 /** Personal API keys of one emulator. */
 export class ApiKeyRegistry {
   readonly #keys = new Map<string, ApiKey>();
+  readonly #legacyByDefault: boolean;
+
+  /** `legacyByDefault`: how a `scopes: null` key without an explicit `legacy` is read (older PostHog: true). */
+  public constructor(legacyByDefault = false) {
+    this.#legacyByDefault = legacyByDefault;
+  }
 
   /** Register a key; returns its value. */
   public add(spec: ApiKeySpec): string {
@@ -28,7 +34,7 @@ export class ApiKeyRegistry {
       value,
       scopes: spec.scopes === null ? null : [...spec.scopes],
       projects: spec.projects ? [...spec.projects] : null,
-      legacy: spec.legacy ?? true,
+      legacy: spec.legacy ?? this.#legacyByDefault,
     });
     return value;
   }

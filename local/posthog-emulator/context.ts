@@ -3,7 +3,7 @@ import type { ScaledClock } from './clock.ts';
 import type { IngestEvent } from './ingestion.ts';
 import type { EffectScheduler } from './scheduler.ts';
 import type { EmulatorStore } from './store.ts';
-import type { JsonObject, JsonValue } from './types.ts';
+import type { FunnelRoutes, JsonObject, JsonValue } from './types.ts';
 
 /** Emulator-wide settings after defaults. */
 export interface ResolvedSettings {
@@ -12,7 +12,7 @@ export interface ResolvedSettings {
   ingestionDelayMs: number;
   asyncDeleteDelayMs: number;
   bulkDeleteMode: 'sync' | 'async';
-  funnelRoutes: 'legacy' | 'removed';
+  funnelRoutes: FunnelRoutes;
   user: { first_name: string; email: string };
 }
 

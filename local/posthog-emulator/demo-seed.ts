@@ -201,7 +201,9 @@ export const demoSeed = (now: number = Date.now()): EmulatorSeed => {
   PEOPLE.forEach((p, i) => {
     const start = now - (5 - (i % 5)) * day + i * 60_000;
     const distinctId = p.distinctIds[0] ?? p.key;
-    const browser = BROWSERS[i % BROWSERS.length] ?? 'Chrome';
+    // Events carry the person's own browser, so ingestion's $browser/$initial_browser agree with the seeded profile.
+    const own = p.properties['$browser'];
+    const browser = typeof own === 'string' ? own : (BROWSERS[i % BROWSERS.length] ?? 'Chrome');
     for (let s = 0; s < p.funnel; s++) {
       events.push({
         event: FUNNEL_STEPS[s] ?? '$pageview',

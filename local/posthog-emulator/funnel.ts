@@ -268,9 +268,20 @@ export const funnelPersons = (ctx: EmulatorContext, req: ApiRequest): ApiResult 
   const get = paramReader(req);
   const f = readFilter(req);
   const stepRaw = get('funnel_step');
-  if (stepRaw === undefined || stepRaw === null || stepRaw === '') throw serverError();
-  const step = asInt(stepRaw, 0);
-  if (step === 0) throw serverError();
+  // PostHog's answer to a missing step is not recorded (FunnelsActorsQuery gets funnelStep=None); the emulator
+  // names the parameter instead of failing with a 500.
+  const step =
+    stepRaw === undefined || stepRaw === null || stepRaw === ''
+      ? 0
+      : Number.isInteger(Number(stepRaw))
+        ? Number(stepRaw)
+        : Number.NaN;
+  if (step === 0 || Number.isNaN(step)) {
+    throw validationError(
+      'funnel_step is required: a positive step number lists the persons who reached that step, a negative one those who dropped off before it (e.g. 1 or -2).',
+      'funnel_step',
+    );
+  }
   const paths = funnelPaths(ctx, req.teamId, f).filter((p) =>
     step > 0 ? p.reached >= step : p.reached === -step - 1,
   );

@@ -22,7 +22,9 @@ export const readBody = async (
   }
   if (tooBig) return null;
   const raw = Buffer.concat(chunks);
-  if ((req.headers['content-encoding'] ?? '').toLowerCase() === 'gzip' && raw.length > 0) {
+  // Rust capture `extract_compression` reads `gzip` and `gzip-js` from Content-Encoding alike.
+  const encoding = (req.headers['content-encoding'] ?? '').toLowerCase();
+  if ((encoding === 'gzip' || encoding === 'gzip-js') && raw.length > 0) {
     return gunzipSync(raw);
   }
   return raw;

@@ -19,8 +19,12 @@ export const parseUuid = (value: string): string | null => {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 };
 
-/** Whether a distinct id looks like an anonymous (uuid) id; such ids sort last in `distinct_ids`. */
-export const looksLikeUuid = (value: string): boolean => parseUuid(value) !== null;
+/**
+ * PostHog `is_anonymous_id` (posthog/utils.py): `re.match(r"^([a-z0-9]+\-){4}([a-z0-9]+)$", distinct_id)`. Not just
+ * uuids: any five lower-case alphanumeric groups joined by hyphens count (posthog-js's anonymous ids look like this),
+ * while an upper-case uuid does not. Anonymous ids sort last in retrieve's `distinct_ids` and are skipped for `name`.
+ */
+export const isAnonymousId = (value: string): boolean => /^([a-z0-9]+-){4}([a-z0-9]+)$/.test(value);
 
 /** `uuid5(NAMESPACE, f"{team_id}:{distinct_id}")` (PostHog `uuidFromDistinctId`). */
 export const uuidFromDistinctId = (teamId: number, distinctId: string): string =>

@@ -15,6 +15,7 @@ import type {
   CohortSnapshot,
   EmulatorSeed,
   FaultOptions,
+  FunnelRoutes,
   PersonSnapshot,
   PostHogEmulatorOptions,
   RequestLogEntry,
@@ -23,7 +24,7 @@ import type {
   SeedPerson,
 } from './types.ts';
 
-export { DEMO_SEED, demoSeed } from './demo-seed.ts';
+export { DEMO_FUNNEL_EVENTS, DEMO_SEED, demoSeed } from './demo-seed.ts';
 export {
   isDistinctIdIllegal,
   PERSON_UUID_NAMESPACE,
@@ -33,7 +34,7 @@ export {
 export { EmulatorInspector } from './inspector.ts';
 export type * from './types.ts';
 
-/** The default personal API key: a legacy (no-scope) key that may call every endpoint, funnel included. */
+/** The default personal API key: scopes `["*"]` (or a legacy no-scope key with `funnelRoutes: 'legacy'`). */
 export const DEFAULT_PERSONAL_API_KEY = 'phx_emulator_demo_personal_api_key';
 /** The default project token. */
 export const DEFAULT_PROJECT_TOKEN = 'phc_emulator_demo_project_token';
@@ -43,8 +44,12 @@ export interface PostHogEmulator {
   /** `http://127.0.0.1:PORT`: serves both `/api/projects/...` and capture (`/i/v0/e/`, `/batch/`). */
   readonly url: string;
   readonly projectId: number;
-  /** A legacy full-access key (`scopes: null`, `legacy: true`). */
+  /** The default key: scopes `["*"]`, or with `funnelRoutes: 'legacy'` a legacy no-scope key (`scopes: null`). */
   readonly personalApiKey: string;
+  /** The values of `options.apiKeys`, in order. */
+  readonly apiKeys: readonly string[];
+  /** Which PostHog the funnel person routes behave like. */
+  readonly funnelRoutes: FunnelRoutes;
   readonly projectToken: string;
   readonly timeScale: number;
   /** Register another personal key; returns its value. */
@@ -106,12 +111,18 @@ export const startPostHogEmulator = async (
   const projectToken = options.projectToken ?? DEFAULT_PROJECT_TOKEN;
   store.addTeam(projectId, projectToken);
   const scheduler = new EffectScheduler(clock);
-  const keys = new ApiKeyRegistry();
+  const funnelRoutes = options.funnelRoutes ?? 'removed';
+  const legacyKeys = funnelRoutes === 'legacy';
+  const keys = new ApiKeyRegistry(legacyKeys);
+  // PR #51237 backfilled every legacy (scopes NULL) key to ["*"]; only older self-hosted PostHog still has them.
   const personalApiKey = keys.add({
     value: options.personalApiKey ?? DEFAULT_PERSONAL_API_KEY,
-    scopes: null,
-    legacy: true,
+    scopes: legacyKeys ? null : ['*'],
   });
+  for (const team of options.teams ?? []) {
+    store.addTeam(team.id, team.projectToken ?? `phc_team${team.id}`);
+  }
+  const apiKeys = (options.apiKeys ?? []).map((spec) => keys.add(spec));
   const limits = options.rateLimits ?? {};
   const limiter = new RateLimiter(
     {
@@ -136,7 +147,7 @@ export const startPostHogEmulator = async (
       ingestionDelayMs: options.ingestionDelayMs ?? 0,
       asyncDeleteDelayMs: options.asyncDeleteDelayMs ?? 0,
       bulkDeleteMode: options.bulkDeleteMode ?? 'sync',
-      funnelRoutes: options.funnelRoutes ?? 'legacy',
+      funnelRoutes,
       user: options.user ?? { first_name: 'Emulator', email: 'emulator@example.com' },
     },
     restricted: new Set(options.restrictedProperties ?? []),
@@ -237,6 +248,8 @@ export const startPostHogEmulator = async (
     url: baseUrl,
     projectId,
     personalApiKey,
+    apiKeys,
+    funnelRoutes,
     projectToken,
     timeScale,
     addApiKey: (spec) => keys.add(spec),

@@ -642,3 +642,45 @@ export const deletionStatus = (ctx: EmulatorContext, req: ApiRequest): ApiResult
     })),
   });
 };
+
+/**
+ * GET persons/values/?key=&value= (S1 `values`; test_person.py `test_person_property_values`): the distinct values
+ * of one person property with how many persons have each, most common first, `value` filtering by a
+ * case-insensitive substring. No `key`, a `$virt…` key or an access-controlled key gives no results. Empty values
+ * are left out (`test_person_property_values_excludes_empty`).
+ */
+export const propertyValues = (ctx: EmulatorContext, req: ApiRequest): ApiResult => {
+  const headers = { 'Cache-Control': 'max-age=10' };
+  const key = req.query.get('key');
+  const search = req.query.get('value')?.toLowerCase();
+  if (!key || key.startsWith('$virt') || ctx.restricted.has(key)) {
+    return { status: 200, body: { results: [], refreshing: false }, headers };
+  }
+  const counts = new Map<string, number>();
+  for (const person of ctx.store.persons(req.teamId)) {
+    const value = person.properties[key];
+    if (value === undefined || value === null || value === '') continue;
+    const name = typeof value === 'string' ? value : JSON.stringify(value);
+    if (search && !name.toLowerCase().includes(search)) continue;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  const results = [...counts]
+    .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, count]) => ({ name, count }));
+  return { status: 200, body: { results, refreshing: false }, headers };
+};
+
+/**
+ * POST persons/reset_person_distinct_id/ (S1 `reset_person_distinct_id`; test_person.py
+ * `test_reset_person_distinct_id`, `_not_found`): `{"distinct_id": str}` or 400 "distinct_id is required"; 202 with an
+ * empty body. PostHog raises the id's ClickHouse version past a deletion so it can be used again
+ * (posthog/models/person/deletion.py `reset_deleted_person_distinct_ids`); the emulator frees a deleted person's ids
+ * at once, so there is nothing left to reset and live persons are untouched, as in PostHog.
+ */
+export const resetPersonDistinctId = (_ctx: EmulatorContext, req: ApiRequest): ApiResult => {
+  const distinctId = req.body['distinct_id'];
+  if (typeof distinctId !== 'string' || distinctId === '') {
+    throw validationError('distinct_id is required');
+  }
+  return empty(202);
+};

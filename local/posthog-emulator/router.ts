@@ -4,6 +4,7 @@ import { notFound } from './errors.ts';
 import { funnelCorrelationPersons, funnelPersons } from './funnel.ts';
 import * as persons from './persons.ts';
 import type { RateClass } from './rate-limiter.ts';
+import type { FunnelRoutes } from './types.ts';
 
 /** A handler of one action. */
 export type Handler = (ctx: EmulatorContext, req: ApiRequest) => ApiResult;
@@ -64,6 +65,18 @@ const LIST_ROUTES: Record<string, Omit<RouteAction, 'personId'>> = {
     endpoint: 'persons/deletion_status',
     methods: { GET: persons.deletionStatus },
     scopes: fixed(READ),
+    rateClass: other,
+  },
+  values: {
+    endpoint: 'persons/values',
+    methods: { GET: persons.propertyValues },
+    scopes: fixed(READ),
+    rateClass: other,
+  },
+  reset_person_distinct_id: {
+    endpoint: 'persons/reset_person_distinct_id',
+    methods: { POST: persons.resetPersonDistinctId },
+    scopes: fixed(WRITE),
     rateClass: other,
   },
   funnel: {
@@ -144,6 +157,8 @@ export interface ApiPath {
   teamSegment: string | null;
   /** The part after `persons/` (or `person/`), no slashes at the ends. */
   rest: string;
+  /** A DRF format suffix on the list route (`/api/person.csv`, `persons.json`), lower-case. */
+  format?: string;
 }
 
 /**
@@ -152,6 +167,18 @@ export interface ApiPath {
  */
 export const matchApiPath = (pathname: string): ApiPath | null => {
   const path = pathname.replace(/\/+$/, '');
+  // DefaultRouter's format suffixes: `persons.csv` is the list rendered by PaginatedCSVRenderer.
+  const suffixed = path.match(
+    /^\/api\/(?:(?:projects|environments)\/([^/]+)\/persons|person)\.(csv|json)$/i,
+  );
+  if (suffixed) {
+    const segment = suffixed[1];
+    return {
+      teamSegment: segment === undefined ? null : decodeURIComponent(segment),
+      rest: '',
+      format: (suffixed[2] ?? '').toLowerCase(),
+    };
+  }
   const nested = path.match(/^\/api\/(?:projects|environments)\/([^/]+)\/persons(?:\/(.*))?$/);
   if (nested) return { teamSegment: decodeURIComponent(nested[1] ?? ''), rest: nested[2] ?? '' };
   const legacy = path.match(/^\/api\/person(?:\/(.*))?$/);
@@ -159,10 +186,13 @@ export const matchApiPath = (pathname: string): ApiPath | null => {
   return null;
 };
 
-/** Resolve the persons action for `rest`; 404 when nothing matches (DRF's `[^/.]+` lookup). */
+/**
+ * Resolve the persons action for `rest`; 404 when nothing matches (DRF's `[^/.]+` lookup). With `funnelRoutes`
+ * `removed` (current PostHog, PR #73064) `funnel` and `funnel/correlation` are not routes any more.
+ */
 export const resolveAction = (
   rest: string,
-  funnelRoutes: 'legacy' | 'removed' = 'legacy',
+  funnelRoutes: FunnelRoutes = 'removed',
 ): RouteAction => {
   if (rest === '') return { ...LIST };
   const removed =

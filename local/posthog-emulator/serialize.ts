@@ -1,13 +1,13 @@
-import { looksLikeUuid } from './ids.ts';
+import { isAnonymousId } from './ids.ts';
 import type { PersonRow } from './store.ts';
 import type { JsonObject, JsonValue } from './types.ts';
 
 const DISPLAY_NAME_PROPERTIES = ['email', 'name', 'username'];
 
-/** Non-uuid-looking ids first, stable otherwise (PostHog sorts by `is_anonymous_id`). */
+/** `sorted(distinct_ids, key=is_anonymous_id)`: non-anonymous ids first, stable otherwise. */
 export const orderedDistinctIds = (p: PersonRow): string[] => [
-  ...p.distinctIds.filter((d) => !looksLikeUuid(d)),
-  ...p.distinctIds.filter((d) => looksLikeUuid(d)),
+  ...p.distinctIds.filter((d) => !isAnonymousId(d)),
+  ...p.distinctIds.filter((d) => isAnonymousId(d)),
 ];
 
 /** `get_person_name_helper`: first display property, then first non-anonymous distinct id, then str(pk). */
@@ -49,7 +49,10 @@ export const minimalPerson = (p: PersonRow, restricted: ReadonlySet<string>): Js
   distinct_ids: orderedDistinctIds({ ...p, distinctIds: p.distinctIds.slice(0, 10) }),
 });
 
-/** `SerializedPerson` (list, funnel, correlation): `id` is the uuid string. */
+/**
+ * `SerializedPerson` (list, funnel, correlation; `get_serialized_people`): `id` is the uuid string, and
+ * `distinct_ids` keep their stored order (only `PersonSerializer.to_representation` sorts them).
+ */
 export const serializedPerson = (p: PersonRow, restricted: ReadonlySet<string>): JsonObject => ({
   type: 'person',
   id: p.uuid,
@@ -59,7 +62,7 @@ export const serializedPerson = (p: PersonRow, restricted: ReadonlySet<string>):
   properties: visibleProperties(p, restricted),
   is_identified: p.isIdentified,
   name: personName(p),
-  distinct_ids: orderedDistinctIds(p).slice(0, 1000),
+  distinct_ids: p.distinctIds.slice(0, 1000),
   matched_recordings: [] as JsonValue[],
   value_at_data_point: null,
 });

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiKeyRegistry } from './auth.ts';
 import { authorize } from './auth.ts';
-import { CAPTURE_PATHS, handleCapture } from './capture.ts';
+import { CAPTURE_PATHS, CAPTURE_V1_PATH, handleCapture } from './capture.ts';
 import type { ApiRequest, EmulatorContext } from './context.ts';
 import { EmulatorHttpError, envelope, notFound, serverError, throttled } from './errors.ts';
 import type { FaultInjector } from './faults.ts';
@@ -67,7 +67,13 @@ export const createRequestListener =
       else send(res, 200, out);
       return;
     }
-    entry.endpoint = isCapture ? (trimmed === '/batch' ? 'batch' : 'capture') : 'unknown';
+    entry.endpoint = isCapture
+      ? trimmed === '/batch'
+        ? 'batch'
+        : trimmed === CAPTURE_V1_PATH
+          ? 'capture_v1'
+          : 'capture'
+      : 'unknown';
     if (api) {
       try {
         entry.endpoint = resolveAction(api.rest, parts.ctx.settings.funnelRoutes).endpoint;
@@ -168,12 +174,19 @@ const handle = async (
         error: 'Use POST',
       });
     }
-    send(res, 200, handleCapture(ctx, pathname.replace(/\/+$/, ''), raw));
+    const capture = {
+      path: pathname.replace(/\/+$/, ''),
+      query: url.searchParams,
+      headers: req.headers,
+    };
+    send(res, 200, handleCapture(ctx, capture, raw));
     return;
   }
   if (!api) throw notFound();
 
   const action = resolveAction(api.rest, ctx.settings.funnelRoutes);
+  // DRF: a format suffix (`/api/person.csv`) picks the renderer like `?format=csv` does.
+  if (api.format !== undefined) url.searchParams.set('format', api.format);
   let teamId: number;
   if (api.teamSegment === null || api.teamSegment === '@current') teamId = ctx.settings.projectId;
   else if (/^\d+$/.test(api.teamSegment)) teamId = Number(api.teamSegment);

@@ -83,10 +83,29 @@ export interface ApiKeySpec {
   /** Projects the key is limited to; default all. */
   projects?: number[];
   /**
-   * How a `scopes: null` key is read. `true` (default): the pre-2026-03 legacy key that may do anything, funnel
-   * included. `false`: current PostHog, where a key with no scopes is refused every action.
+   * How a `scopes: null` key is read. `true`: the pre-2026-03 legacy key that may do anything, funnel included.
+   * `false`: current PostHog (PR #51237), where a key with no scopes is refused every action. Default: `true` only
+   * when the emulator runs with `funnelRoutes: 'legacy'`.
    */
   legacy?: boolean;
+}
+
+/**
+ * Which PostHog the funnel person routes (`persons/funnel/`, `persons/funnel/correlation/`) behave like.
+ * - `removed` (default): current PostHog, where PR #73064 (2026-07-23) removed them: GET `funnel/` falls through to
+ *   retrieve (400 "does not look like a personID"), POST `funnel/` is a 405, `funnel/correlation/` a 404.
+ * - `refused`: PostHog from PR #51237 (2026-03-17) until then: the routes exist, but every personal API key, the
+ *   default `["*"]` key included, gets 403 "This action does not support personal API key access".
+ * - `legacy`: older self-hosted PostHog: the routes exist and the default key is a legacy no-scope key that may
+ *   call them.
+ */
+export type FunnelRoutes = 'removed' | 'refused' | 'legacy';
+
+/** Another team (project) of the same emulator, for cross-project isolation tests. */
+export interface TeamSpec {
+  id: number;
+  /** Default `phc_team<ID>`. */
+  projectToken?: string;
 }
 
 /** The options of `startPostHogEmulator` (contract A). */
@@ -118,14 +137,18 @@ export interface PostHogEmulatorOptions {
   bulkDeleteMode?: 'sync' | 'async';
   seed?: EmulatorSeed;
   faults?: FaultOptions;
+  /** Default `removed` (current PostHog); `legacy` for older self-hosted PostHog. See {@link FunnelRoutes}. */
+  funnelRoutes?: FunnelRoutes;
   /**
-   * `legacy` (default): `persons/funnel/` and `persons/funnel/correlation/` exist (PostHog before mid-2026).
-   * `removed`: current PostHog, where they are gone: GET `funnel/` falls through to retrieve (400 "does not look like
-   * a personID"), POST `funnel/` is a 405 and `funnel/correlation/` is a 404 (§10, inferred).
+   * The default personal key value. Default `phx_emulator_demo_personal_api_key`. The key has scopes `["*"]`, as
+   * every former legacy key has since PR #51237, except with `funnelRoutes: 'legacy'`, where it is a legacy
+   * no-scope key.
    */
-  funnelRoutes?: 'legacy' | 'removed';
-  /** The default personal key value. Default `phx_emulator_demo_personal_api_key`. */
   personalApiKey?: string;
+  /** More teams (projects) to create at start, each with its own project token. */
+  teams?: TeamSpec[];
+  /** More personal keys to register at start (e.g. one limited to a second project); see `apiKeys` on the handle. */
+  apiKeys?: ApiKeySpec[];
   /** The project token. Default `phc_emulator_demo_project_token`. */
   projectToken?: string;
   /** Property keys hidden by property-level access control: stripped from every shape and not writable. */

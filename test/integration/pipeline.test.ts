@@ -21,7 +21,9 @@ const ANON_2_ID = '686c2cfc-4807-5f68-9d6a-f871955f450b';
 /**
  * The persons after every command of examples/events.ndjson, derived from PostHog's rules
  * (posthog-persons-api.md): deletes remove dennis, barbara, anon-3, anon-4; merges keep the survivor's
- * properties and add the merged person's others; splits move ids to new, empty persons.
+ * properties and add the merged person's others; splits move ids to new, empty persons. The demo seed's pageviews
+ * give the persons who browsed `$browser`/`$current_url` and their `$initial_*` copies, as PostHog's ingestion does
+ * (`personInitialAndUTMProperties`).
  *
  * grace's two updates are out of order (10:05 sent before 10:01). fauxqs hands out one message per FIFO group
  * per receive, so locally they always land in separate batches and SQS's delivery order (= send order) decides:
@@ -31,6 +33,10 @@ const EXPECTED_PERSONS = [
   {
     distinctIds: ['1abb8274-a4a8-583a-af8a-7be72d19db71', 'ada@example.com', 'crm-1001'],
     properties: {
+      $browser: 'Chrome',
+      $current_url: 'https://app.example.com/step-3',
+      $initial_browser: 'Chrome',
+      $initial_current_url: 'https://app.example.com/step-1',
       email: 'ada@example.com',
       name: 'Ada Lovelace',
       plan: 'team',
@@ -43,7 +49,10 @@ const EXPECTED_PERSONS = [
   {
     distinctIds: [ANON_2_ID, 'crm-1006'],
     properties: {
-      $browser: 'Safari',
+      $browser: 'Firefox',
+      $current_url: 'https://app.example.com/step-1',
+      $initial_browser: 'Firefox',
+      $initial_current_url: 'https://app.example.com/step-1',
       email: 'margaret@example.com',
       name: 'Margaret Hamilton',
       plan: 'enterprise',
@@ -57,6 +66,10 @@ const EXPECTED_PERSONS = [
   {
     distinctIds: ['c2916c25-df05-5416-a41b-3423c5af671c', 'crm-1002'],
     properties: {
+      $browser: 'Safari',
+      $current_url: 'https://app.example.com/step-3',
+      $initial_browser: 'Safari',
+      $initial_current_url: 'https://app.example.com/step-1',
       email: 'grace@example.com',
       name: 'Grace Hopper',
       plan: 'free',
@@ -69,6 +82,10 @@ const EXPECTED_PERSONS = [
   {
     distinctIds: ['crm-1003'],
     properties: {
+      $browser: 'Firefox',
+      $current_url: 'https://app.example.com/step-2',
+      $initial_browser: 'Firefox',
+      $initial_current_url: 'https://app.example.com/step-1',
       email: 'alan@example.com',
       name: 'Alan Turing',
       plan: 'free',
@@ -81,7 +98,10 @@ const EXPECTED_PERSONS = [
   {
     distinctIds: ['crm-1004', ANON_1_ID],
     properties: {
-      $browser: 'Firefox',
+      $browser: 'Chrome',
+      $current_url: 'https://app.example.com/step-3',
+      $initial_browser: 'Chrome',
+      $initial_current_url: 'https://app.example.com/step-1',
       $initial_referring_domain: 'news.example.org',
       email: 'katherine@example.com',
       name: 'Katherine Johnson',
@@ -95,6 +115,10 @@ const EXPECTED_PERSONS = [
   {
     distinctIds: ['crm-1005', 'linus-laptop', 'linus@example.com'],
     properties: {
+      $browser: 'Safari',
+      $current_url: 'https://app.example.com/step-2',
+      $initial_browser: 'Safari',
+      $initial_current_url: 'https://app.example.com/step-1',
       email: 'linus@example.com',
       name: 'Linus Torvalds',
       plan: 'free',

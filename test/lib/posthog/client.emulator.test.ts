@@ -227,7 +227,11 @@ describe('PostHogClient over real HTTP (emulator)', () => {
   it('pages funnel and correlation persons over GET and POST', async () => {
     // Prepare
     const people = ids('f', 5);
-    const emu = await start({ seed: { persons: people.map((d) => ({ distinctIds: [d] })) } });
+    // The routes answer only on older self-hosted PostHog (before PR #51237 and PR #73064).
+    const emu = await start({
+      funnelRoutes: 'legacy',
+      seed: { persons: people.map((d) => ({ distinctIds: [d] })) },
+    });
     emu.seedEvents(
       people.flatMap((d, i) => [
         { event: 'signup', distinctId: d },
@@ -273,10 +277,9 @@ describe('PostHogClient over real HTTP (emulator)', () => {
   });
 
   it('explains that funnel routes refuse scoped personal keys, without retrying', async () => {
-    // Prepare
-    const emu = await start();
-    const scopedKey = emu.addApiKey({ scopes: ['*'] });
-    const client = clientFor(emu, { personalApiKey: scopedKey });
+    // Prepare: PostHog between PR #51237 (2026-03-17) and PR #73064 (2026-07-23); the default key has ["*"]
+    const emu = await start({ funnelRoutes: 'refused' });
+    const client = clientFor(emu);
 
     // Act
     const error = await client.funnelPage({ funnel_step: 1, events: [] }).catch((e: unknown) => e);
@@ -290,6 +293,32 @@ describe('PostHogClient over real HTTP (emulator)', () => {
     expect((error as Error).message).toMatch(/refuses personal API keys/);
     expect(corr).toBeInstanceOf(PostHogEndpointUnavailableError);
     expect(emu.state.count({ status: 403 })).toBe(2);
+  });
+
+  it('explains that current PostHog removed the funnel routes (the default), for 400, 405 and 404, without retrying', async () => {
+    // Prepare
+    const emu = await start();
+    const client = clientFor(emu);
+
+    // Act
+    const viaGet = await client.funnelPage({ funnel_step: 1, events: [] }).catch((e: unknown) => e);
+    const viaPost = await client
+      .funnelPage({ funnel_step: 1, events: [] }, { method: 'POST' })
+      .catch((e: unknown) => e);
+    const corr = await client.funnelCorrelationPage({ events: [] }).catch((e: unknown) => e);
+
+    // Assess
+    for (const [error, status] of [
+      [viaGet, 400],
+      [viaPost, 405],
+      [corr, 404],
+    ] as const) {
+      expect(error).toBeInstanceOf(PostHogEndpointUnavailableError);
+      expect(error).toMatchObject({ reason: 'removed', status });
+      expect((error as Error).message).toMatch(/not available on this instance/);
+      expect((error as Error).message).toMatch(/PR #73064/);
+    }
+    expect(emu.state.requestLog).toHaveLength(3);
   });
 
   it('captures, batches and merges with the project token on the capture route', async () => {

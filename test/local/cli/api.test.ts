@@ -50,6 +50,8 @@ const json = (r: RunResult): unknown => JSON.parse(r.stdout);
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'persons-relay-api-'));
   emu = await startPostHogEmulator({
+    // The funnel routes answer only on older self-hosted PostHog (`emulator --funnel-routes legacy`).
+    funnelRoutes: 'legacy',
     seed: {
       persons: [
         {
@@ -225,7 +227,8 @@ describe('persons-relay api (spawned bin against the emulator)', { timeout: 240_
     expect(json(correlation)).toEqual([
       expect.objectContaining({ distinct_ids: expect.arrayContaining(['alice']) }),
     ]);
-  });
+    // Five spawned CLI runs: on a loaded 2-core machine each can take several seconds.
+  }, 180_000);
 
   it('prints one clear line and exits non-zero on failures, never the key', async () => {
     const wrongKey = 'phx_this_key_is_wrong_and_secret_123';
@@ -303,6 +306,26 @@ describe('persons-relay api (spawned bin against the emulator)', { timeout: 240_
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
       expect(result.stderr).toContain(message);
       expect(result.stderr).not.toMatch(/projectToken|distinctIds|keepPerson/);
+      }
+    });
+
+  it('explains that current PostHog removed the funnel routes (the emulator default), in one line', async () => {
+    const current = await startPostHogEmulator();
+    try {
+      const onCurrent = {
+        POSTHOG_HOST: current.url,
+        POSTHOG_PERSONAL_API_KEY: current.personalApiKey,
+      };
+      const removed = await cli(['funnel', '--params', '{"funnel_step":1}'], onCurrent);
+      const removedCorrelation = await cli(['funnel-correlation', '--params', '{}'], onCurrent);
+      expect(removed.code).toBe(1);
+      expect(removed.stderr.trim().split('\n')).toHaveLength(1);
+      expect(removed.stderr).toMatch(/persons\/funnel\/ is not available on this instance \(400/);
+      expect(removedCorrelation.code).toBe(1);
+      expect(removedCorrelation.stderr).toMatch(/not available on this instance \(404/);
+      expect(removedCorrelation.stderr).toMatch(/PR #61218/);
+    } finally {
+      await current.close();
     }
   });
 });

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -14,7 +15,13 @@ describe('persons-relay emulator (CLI)', () => {
     const { stdout } = await run('node', ['bin/persons-relay.js', 'emulator', '--help']);
 
     // Assess
-    for (const flag of ['--port', '--time-scale', '--seed-demo', '--bulk-delete-mode'])
+    for (const flag of [
+      '--port',
+      '--time-scale',
+      '--seed-demo',
+      '--bulk-delete-mode',
+      '--funnel-routes',
+    ])
       expect(stdout).toContain(flag);
   });
 
@@ -55,5 +62,70 @@ describe('persons-relay emulator (CLI)', () => {
     expect(key).toMatch(/^phx_/);
     expect(body.count).toBe(12);
     expect(await exited).toBe(0);
+  });
+
+  it("lists the demo funnel's events, and the README's funnel example works against --seed-demo --funnel-routes legacy", async () => {
+    // Prepare
+    const readme = await readFile('README.md', 'utf8');
+    const example = readme.match(
+      /npx persons-relay api funnel --params '([^']+)'( --method POST)?/,
+    );
+    const child = spawn(
+      'node',
+      [
+        'bin/persons-relay.js',
+        'emulator',
+        '--port',
+        '0',
+        '--seed-demo',
+        '--funnel-routes',
+        'legacy',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.push(child);
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = out.match(/base URL:\s+(http:\/\/127\.0\.0\.1:\d+)/);
+        if (match?.[1] && out.includes('demo funnel')) resolve(match[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`emulator exited early with ${code}: ${out}`)));
+    });
+    const key = out.match(/personal API key:\s+(\S+)/)?.[1] ?? '';
+    const bannerEvents = JSON.parse(out.match(/demo funnel:\s+events=(\S+)/)?.[1] ?? 'null') as {
+      id: string;
+    }[];
+
+    // Act: the README's command, exactly as documented
+    const params = example?.[1] ?? '';
+    const { stdout } = await run(
+      'node',
+      [
+        'bin/persons-relay.js',
+        'api',
+        'funnel',
+        '--params',
+        params,
+        ...(example?.[2] ? ['--method', 'POST'] : []),
+      ],
+      {
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          POSTHOG_HOST: url,
+          POSTHOG_PROJECT_ID: '1',
+          POSTHOG_PERSONAL_API_KEY: key,
+        },
+      },
+    );
+
+    // Assess
+    expect(out).toContain('funnel routes:     served');
+    expect(bannerEvents.map((e) => e.id)).toEqual(['$pageview', 'signed_up', 'purchase']);
+    expect((JSON.parse(params) as { events: { id: string }[] }).events.map((e) => e.id)).toEqual(
+      bannerEvents.map((e) => e.id),
+    );
+    expect((JSON.parse(stdout) as unknown[]).length).toBeGreaterThan(0);
   });
 });
