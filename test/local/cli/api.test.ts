@@ -306,8 +306,8 @@ describe('persons-relay api (spawned bin against the emulator)', { timeout: 240_
       expect(result.stderr.trim().split('\n')).toHaveLength(1);
       expect(result.stderr).toContain(message);
       expect(result.stderr).not.toMatch(/projectToken|distinctIds|keepPerson/);
-      }
-    });
+    }
+  });
 
   it('explains that current PostHog removed the funnel routes (the emulator default), in one line', async () => {
     const current = await startPostHogEmulator();
