@@ -36,7 +36,8 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   );
 }
 
-describe('send and dlq commands against the local pipeline', () => {
+// Five spawns of the CLI plus two drains; on a loaded 2-core machine one spawn can take 10 s.
+describe('send and dlq commands against the local pipeline', { timeout: 240_000 }, () => {
   it('sends valid commands, dead-letters one for an unknown person, and redrives it after the fix', async () => {
     // Prepare: one update for a person PostHog does not know yet, one invalid line
     const dir = path.join(ROOT, 'tmp');
