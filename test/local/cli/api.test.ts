@@ -76,7 +76,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('persons-relay api (spawned bin against the emulator)', () => {
+// Each test spawns the bin several times; on a loaded 2-core machine one spawn can take several seconds.
+describe('persons-relay api (spawned bin against the emulator)', { timeout: 180_000 }, () => {
   it('bulk-deletes any number of ids from a file in chunks, with a summary on stderr', async () => {
     // Prepare
     const file = join(dir, 'ids.txt');
@@ -226,8 +227,7 @@ describe('persons-relay api (spawned bin against the emulator)', () => {
     expect(json(correlation)).toEqual([
       expect.objectContaining({ distinct_ids: expect.arrayContaining(['alice']) }),
     ]);
-    // Five spawned CLI runs: on a loaded 2-core machine each can take several seconds.
-  }, 180_000);
+  });
 
   it('prints one clear line and exits non-zero on failures, never the key', async () => {
     const wrongKey = 'phx_this_key_is_wrong_and_secret_123';
