@@ -227,8 +227,7 @@ describe('persons-relay api (spawned bin against the emulator)', { timeout: 240_
     expect(json(correlation)).toEqual([
       expect.objectContaining({ distinct_ids: expect.arrayContaining(['alice']) }),
     ]);
-    // Five spawned CLI runs: on a loaded 2-core machine each can take several seconds.
-  }, 180_000);
+  });
 
   it('prints one clear line and exits non-zero on failures, never the key', async () => {
     const wrongKey = 'phx_this_key_is_wrong_and_secret_123';
