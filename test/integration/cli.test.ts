@@ -39,23 +39,19 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 // Five spawns of the CLI plus two drains; on a loaded 2-core machine one spawn can take 10 s.
 describe('send and dlq commands against the local pipeline', { timeout: 240_000 }, () => {
   it('sends valid commands, dead-letters one for an unknown person, and redrives it after the fix', async () => {
-    // Prepare: one update for a person PostHog does not know yet, one invalid line
+    // Prepare: one update for a person PostHog does not know yet, one invalid line, and the update again (a
+    // producer retry: same command id, so SQS FIFO drops it)
     const dir = path.join(ROOT, 'tmp');
     await mkdir(dir, { recursive: true });
     const file = path.join(dir, `cli-${process.pid}.ndjson`);
     onTestFinished(() => rm(file, { force: true }));
-    await writeFile(
-      file,
-      [
-        JSON.stringify({
-          type: 'person.properties.update',
-          id: 'cli-1',
-          time: '2026-11-28T10:00:00Z',
-          data: { distinctId: 'crm-5555', set: { plan: 'team' } },
-        }),
-        '{"type":"persons.delete"',
-      ].join('\n'),
-    );
+    const update = JSON.stringify({
+      type: 'person.properties.update',
+      id: 'cli-1',
+      time: '2026-11-28T10:00:00Z',
+      data: { distinctId: 'crm-5555', set: { plan: 'team' } },
+    });
+    await writeFile(file, [update, '{"type":"persons.delete"', update].join('\n'));
     const { queues } = pipeline.stack.sqs;
 
     // Act: send (the invalid line is refused, not sent)
@@ -73,8 +69,12 @@ describe('send and dlq commands against the local pipeline', { timeout: 240_000 
 
     // Assess
     expect(sent.code).toBe(1);
-    expect(sent.stderr).toContain('sent 1 of 2 lines');
-    expect(sent.stderr).toContain('line 2: not_json: The message body is not valid JSON');
+    expect(sent.stderr.split('\n')).toEqual([
+      'sent 1 of 3 lines (0 to the deletions queue, 1 to the changes queue); 2 not sent, 1 of them dropped by SQS as duplicates',
+      '  line 2: not_json: The message body is not valid JSON',
+      "  line 3: dropped by SQS as a duplicate of line 1 (same command id within SQS's 5-minute deduplication window)",
+      '',
+    ]);
     const letters = listed.stdout
       .trim()
       .split('\n')
