@@ -1,6 +1,11 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { LOCAL_CREDENTIALS, type LocalSqs, type QueuePair, startLocalSqs } from '../sqs/index.ts';
-import { type EventSource, type InvocationInfo, startEventSource } from './event-source.ts';
+import {
+  type EventSource,
+  type InvocationInfo,
+  type KillChaos,
+  startEventSource,
+} from './event-source.ts';
 import { workerInvoker } from './invoker.ts';
 import { FunctionOutputObserver } from './observer.ts';
 import { type SecretsManagerStub, startSecretsManagerStub } from './secrets-stub.ts';
@@ -41,6 +46,8 @@ export interface LocalStackOptions {
   readonly onInvocation?: (lane: 'deletions' | 'changes', info: InvocationInfo) => void;
   /** Start the pollers right away (like an enabled mapping). @default true; else call `startPolling()`. */
   readonly startPolling?: boolean;
+  /** Chaos tests: kill a fraction of both lanes' invocations mid-batch. */
+  readonly kill?: KillChaos;
 }
 
 /** The running local pipeline: fauxqs, both lanes, the secret stub and the two functions' pollers. */
@@ -160,6 +167,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       region: sqs.region,
       invoker,
       ...settings[lane],
+      ...(options.kill === undefined ? {} : { kill: options.kill }),
       ...(options.onInvocation === undefined
         ? {}
         : { onInvocation: (info: InvocationInfo) => options.onInvocation?.(lane, info) }),
