@@ -78,5 +78,5 @@ describe('the bundles on Node 22 (Lambda nodejs22.x)', () => {
       'messages (examples/events.ndjson)': node22.outcomes.length,
       'outcomes, PostHog calls and persons equal to Node 20': 'yes',
     });
-  });
+  }, 180_000);
 });

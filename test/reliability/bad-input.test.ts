@@ -141,7 +141,7 @@ beforeAll(async () => {
   pipeline.stack.startPolling();
   await pipeline.stack.waitUntilDrained({ timeoutMs: 60_000 });
   await pipeline.emulator.flush();
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   await pipeline?.close();

@@ -256,7 +256,7 @@ describe('the CLI --verbose retry lines', () => {
     expect(stderr.match(/Retrying PostHog request/g)).toHaveLength(2);
     expect(stderr).toContain('[REDACTED]');
     expect(`${stdout}\n${stderr}`).not.toContain(key);
-  });
+  }, 60_000);
 });
 
 describe('the deployed functions keep the key out of logs, EMF and dead letters', () => {
@@ -349,5 +349,5 @@ describe('the deployed functions keep the key out of logs, EMF and dead letters'
       await stack.close();
       await server.close();
     }
-  });
+  }, 120_000);
 });
