@@ -40,7 +40,7 @@ async function runExamples(onNode22: boolean) {
   try {
     await pipeline.send(await exampleLines());
     pipeline.stack.startPolling();
-    await pipeline.stack.waitUntilDrained({ timeoutMs: 60_000 });
+    await pipeline.stack.waitUntilDrained({ timeoutMs: 200_000 });
     await pipeline.emulator.flush();
     const outcomes = [...pipeline.stack.observer.outcomes.values()]
       .map(
@@ -78,5 +78,5 @@ describe('the bundles on Node 22 (Lambda nodejs22.x)', () => {
       'messages (examples/events.ndjson)': node22.outcomes.length,
       'outcomes, PostHog calls and persons equal to Node 20': 'yes',
     });
-  }, 180_000);
+  }, 400_000);
 });

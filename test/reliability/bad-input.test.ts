@@ -139,9 +139,9 @@ beforeAll(async () => {
     );
   }
   pipeline.stack.startPolling();
-  await pipeline.stack.waitUntilDrained({ timeoutMs: 60_000 });
+  await pipeline.stack.waitUntilDrained({ timeoutMs: 200_000 });
   await pipeline.emulator.flush();
-}, 240_000);
+}, 400_000);
 
 afterAll(async () => {
   await pipeline?.close();

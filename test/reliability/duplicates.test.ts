@@ -163,7 +163,7 @@ async function deliver(
     );
   }
   pipeline.stack.startPolling();
-  await pipeline.stack.waitUntilDrained({ timeoutMs: 90_000 });
+  await pipeline.stack.waitUntilDrained({ timeoutMs: 200_000 });
   await pipeline.emulator.flush();
   return { pipeline, state: personsState(pipeline.emulator) };
 }
@@ -207,7 +207,7 @@ describe('duplicates and reordering', () => {
     } finally {
       await dup.pipeline.close();
     }
-  }, 240_000);
+  }, 500_000);
 
   it('documented limit: an older update delivered in a later batch overwrites a newer one (no LWW across batches)', async () => {
     // Prepare: two updates of one person sent newest first (two producers, or a resend after SQS's 5-minute
@@ -238,5 +238,5 @@ describe('duplicates and reordering', () => {
     } finally {
       await run.pipeline.close();
     }
-  }, 120_000);
+  }, 300_000);
 });

@@ -256,7 +256,7 @@ describe('the CLI --verbose retry lines', () => {
     expect(stderr.match(/Retrying PostHog request/g)).toHaveLength(2);
     expect(stderr).toContain('[REDACTED]');
     expect(`${stdout}\n${stderr}`).not.toContain(key);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('the deployed functions keep the key out of logs, EMF and dead letters', () => {
@@ -319,7 +319,7 @@ describe('the deployed functions keep the key out of logs, EMF and dead letters'
 
       // Act
       stack.startPolling();
-      await stack.waitUntilDrained({ timeoutMs: 60_000 });
+      await stack.waitUntilDrained({ timeoutMs: 200_000 });
       const letters = [
         ...(await listDeadLetters(stack.sqs.client, stack.sqs.queues.deletions.dlqUrl)),
         ...(await listDeadLetters(stack.sqs.client, stack.sqs.queues.changes.dlqUrl)),
@@ -349,5 +349,5 @@ describe('the deployed functions keep the key out of logs, EMF and dead letters'
       await stack.close();
       await server.close();
     }
-  }, 120_000);
+  }, 300_000);
 });
