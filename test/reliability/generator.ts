@@ -91,8 +91,8 @@ export function generateWorkload(size: number, seed = 20_261_128): Workload {
     }
     timelines.push([]);
   }
-  let merged = new Map<number, number>();
-  let splits = new Map<number, number>();
+  const merged = new Map<number, number>();
+  const splits = new Map<number, number>();
   for (let i = 0; i < changes; i++) {
     const k = Math.floor(random() * groups);
     const timeline = timelines[k] as string[];
@@ -138,8 +138,6 @@ export function generateWorkload(size: number, seed = 20_261_128): Workload {
       );
     }
   }
-  merged = new Map();
-  splits = new Map();
   for (let i = 0; i < unknownUuid; i++) {
     timelines.push([
       line('person.properties.update', `ghost-${i}`, {
