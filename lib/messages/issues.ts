@@ -99,8 +99,14 @@ export function describeIssue(issue: z.core.$ZodIssue): { path: JsonPath; reason
         reason: 'is not a field of this command (check the spelling; unknown fields are refused)',
       };
     }
-    case 'invalid_key':
-      return { path, reason: 'has an invalid property key (keys must be 1 to 200 characters)' };
+    case 'invalid_key': {
+      // A refused character or key name gets the key schema's own sentence; blank or too long, the summary.
+      const inner = issue.issues[0];
+      if (inner === undefined || (inner.code !== 'custom' && inner.code !== 'invalid_format')) {
+        return { path, reason: 'has an invalid property key (keys must be 1 to 200 characters)' };
+      }
+      return { path, reason: `is an invalid property key: ${describeIssue(inner).reason}` };
+    }
     case 'invalid_union':
       return { path, reason: 'must be a JSON value' };
     default:

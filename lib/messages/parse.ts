@@ -1,5 +1,5 @@
 import { describeIssue, formatPath, type JsonPath, sentence, typeOf } from './issues.ts';
-import { COMMAND_SCHEMAS, COMMAND_TYPES, type Command, isCommandType } from './schemas.ts';
+import { COMMAND_SCHEMAS, COMMAND_TYPES, type Command, isCommandType, LIMITS } from './schemas.ts';
 
 /** Why a message was refused, from the outside in: not JSON, no envelope we know, a type we don't know, a bad field. */
 export type MessageRejectionCode =
@@ -276,10 +276,45 @@ function decodeDataBase64(event: JsonObject, path: JsonPath): { value: unknown }
 function validate(candidate: Candidate): ParseResult {
   const type = candidate.value.type;
   if (!isCommandType(type)) return unknownType(type, candidate.toBodyPath(['type']));
+  // Before zod, whose recursion over JSON values overflows the stack on very deep input.
+  const hazard = structuralHazard(candidate.value, LIMITS.jsonMaxDepth);
+  if (hazard !== undefined) {
+    return reject('invalid_field', candidate.toBodyPath(hazard.path), hazard.reason);
+  }
   const result = COMMAND_SCHEMAS[type].safeParse(candidate.value, { reportInput: true });
   if (result.success) return { ok: true, command: result.data, envelope: candidate.envelope };
   const first = result.error.issues[0];
   if (first === undefined) return reject('invalid_field', candidate.toBodyPath([]), 'is invalid');
   const { path, reason } = describeIssue(first);
   return reject('invalid_field', candidate.toBodyPath(path), reason);
+}
+
+/**
+ * The first structural hazard in a parsed message, found without recursion: a value nested deeper than `max`
+ * levels, or an own `__proto__` key (JSON.parse creates one; zod's record parsing would silently drop it, and a
+ * consumer copying keys would set a prototype).
+ */
+function structuralHazard(
+  value: unknown,
+  max: number,
+): { path: JsonPath; reason: string } | undefined {
+  const stack: { value: unknown; path: JsonPath }[] = [{ value, path: [] }];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (item === undefined || typeof item.value !== 'object' || item.value === null) continue;
+    if (item.path.length >= max) {
+      return { path: item.path, reason: `nests JSON more than ${max} levels deep` };
+    }
+    const entries: [string | number, unknown][] = Array.isArray(item.value)
+      ? item.value.map((inner, index): [number, unknown] => [index, inner])
+      : Object.entries(item.value);
+    if (!Array.isArray(item.value) && Object.hasOwn(item.value, '__proto__')) {
+      return {
+        path: [...item.path, '__proto__'],
+        reason: 'is a prototype key that is refused (it would be dropped or pollute objects)',
+      };
+    }
+    for (const [key, inner] of entries) stack.push({ value: inner, path: [...item.path, key] });
+  }
+  return undefined;
 }

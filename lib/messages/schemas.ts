@@ -41,6 +41,16 @@ export const LIMITS = {
   propertyKeyMaxLength: 200,
   /** one capture event per merged id; a CRM merge folds a handful of records, not thousands. */
   mergeMaxIds: 100,
+  /**
+   * One property value, as JSON. PostHog keeps all of a person's properties in one row that every event's person
+   * lookup loads; a single value past 64 KiB is a producer bug (a whole document sent as a property).
+   */
+  propertyValueMaxBytes: 65_536,
+  /**
+   * Nesting of the whole message, envelope included. Deeper JSON is refused before validation, whose recursion would
+   * otherwise overflow the stack (a 100,000-deep array does).
+   */
+  jsonMaxDepth: 32,
 } as const;
 
 // SQS MessageDeduplicationId / MessageGroupId alphabet: printable ASCII without space.
@@ -48,6 +58,17 @@ const SQS_TOKEN = /^[\x21-\x7e]+$/;
 
 // A pattern rather than a refinement, so the published JSON Schema refuses blank strings too (no zod/ajv drift).
 const NOT_BLANK = /\S/;
+
+/**
+ * Text PostHog can store and people can read: no C0/C1 control characters (NUL included: PostgreSQL's text and jsonb
+ * refuse it, so PostHog would fail the request every time it is retried), no bidirectional overrides or isolates (they
+ * make one id display as another) and no lone UTF-16 surrogates (not Unicode, not encodable as UTF-8). Any other
+ * Unicode, right-to-left scripts included, is fine.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const SAFE_TEXT = /^[^\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ud800-\udfff]*$/u;
+const SAFE_TEXT_ERROR =
+  'must not contain control characters (NUL included), bidirectional overrides or lone surrogates';
 
 const nonEmptyString = (max: number) =>
   z
@@ -57,9 +78,11 @@ const nonEmptyString = (max: number) =>
     .regex(NOT_BLANK, { error: 'must be a non-empty string, not only whitespace' });
 
 /** A PostHog distinct id: non-empty, at most 400 characters. */
-export const DistinctIdSchema = nonEmptyString(LIMITS.distinctIdMaxLength).describe(
-  'A PostHog distinct id (1 to 400 characters, not only whitespace).',
-);
+export const DistinctIdSchema = nonEmptyString(LIMITS.distinctIdMaxLength)
+  .regex(SAFE_TEXT, { error: SAFE_TEXT_ERROR })
+  .describe(
+    'A PostHog distinct id (1 to 400 characters, not only whitespace, no control or bidirectional-override characters).',
+  );
 
 /** A PostHog person UUID (any RFC 9562 version), normalised to lower case. */
 export const PersonUuidSchema = z
@@ -72,7 +95,54 @@ const MergeableDistinctIdSchema = DistinctIdSchema.refine((value) => !isIllegalD
     `is ${JSON.stringify(issue.input)}, which PostHog refuses to merge (an illegal distinct id), so the merge would silently do nothing`,
 });
 
-const PropertyKeySchema = nonEmptyString(LIMITS.propertyKeyMaxLength);
+/**
+ * Keys that would reach an object's prototype when a consumer copies properties with `obj[key] = value` (zod's own
+ * record parsing silently drops `__proto__`): refused, so a property is never lost or turned into a pollution.
+ */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+const PropertyKeySchema = nonEmptyString(LIMITS.propertyKeyMaxLength)
+  .regex(SAFE_TEXT, { error: SAFE_TEXT_ERROR })
+  .refine((key) => !PROTOTYPE_KEYS.has(key), {
+    error: (issue) =>
+      `is ${JSON.stringify(issue.input)}, a prototype key that is refused (it would be dropped or pollute objects)`,
+  });
+
+/** Whether a NUL character appears in any string or object key of a JSON value (iterative: no recursion). */
+function containsNul(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item === 'string') {
+      if (item.includes('\0')) return true;
+    } else if (Array.isArray(item)) {
+      stack.push(...item);
+    } else if (typeof item === 'object' && item !== null) {
+      for (const [key, inner] of Object.entries(item)) {
+        if (key.includes('\0')) return true;
+        stack.push(inner);
+      }
+    }
+  }
+  return false;
+}
+
+/** A property value: any JSON up to {@link LIMITS.propertyValueMaxBytes}, with no NUL in any string. */
+const PropertyValueSchema = z.json().superRefine((value, ctx) => {
+  const text = JSON.stringify(value);
+  const bytes = new TextEncoder().encode(text).length;
+  if (bytes > LIMITS.propertyValueMaxBytes) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `is ${bytes} bytes of JSON; a property value may be at most ${LIMITS.propertyValueMaxBytes}`,
+    });
+  } else if (containsNul(value)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'contains a NUL character (\\u0000), which PostgreSQL cannot store',
+    });
+  }
+});
 
 /** Metadata every command carries. */
 const commandFields = {
@@ -212,7 +282,7 @@ export const PersonPropertiesUpdateDataSchema = z
   .strictObject({
     ...personRefFields,
     set: z
-      .record(PropertyKeySchema, z.json())
+      .record(PropertyKeySchema, PropertyValueSchema)
       .optional()
       .describe('Properties to set: key to any JSON value (null included).'),
     unset: z.array(PropertyKeySchema).optional().describe('Property keys to remove.'),

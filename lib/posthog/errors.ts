@@ -39,7 +39,10 @@ export class PostHogError extends Error {
   readonly method?: string;
 
   constructor(message: string, options: PostHogErrorOptions = {}) {
-    super(redactSecrets(message), options.cause === undefined ? {} : { cause: options.cause });
+    super(
+      redactSecrets(message),
+      options.cause === undefined ? {} : { cause: redactedCause(options.cause) },
+    );
     this.name = 'PostHogError';
     if (options.endpoint !== undefined) this.endpoint = options.endpoint;
     if (options.method !== undefined) this.method = options.method;
@@ -77,11 +80,12 @@ export class PostHogApiError extends PostHogError {
     super(message, init);
     this.name = 'PostHogApiError';
     this.status = init.status;
-    if (init.type !== undefined) this.type = init.type;
-    if (init.code !== undefined) this.code = init.code;
+    // Every one of these came from the wire: a misbehaving server or proxy may echo the key in any of them.
+    if (init.type !== undefined) this.type = redactSecrets(init.type);
+    if (init.code !== undefined) this.code = redactSecrets(init.code);
     if (init.detail !== undefined) this.detail = redactSecrets(init.detail);
-    if (init.attr !== undefined) this.attr = init.attr;
-    if (init.requestId !== undefined) this.requestId = init.requestId;
+    if (init.attr !== undefined) this.attr = init.attr === null ? null : redactSecrets(init.attr);
+    if (init.requestId !== undefined) this.requestId = redactSecrets(init.requestId);
     if (init.retryAfterMs !== undefined) this.retryAfterMs = init.retryAfterMs;
   }
 }
@@ -226,13 +230,13 @@ export class ResponseValidationError extends Error {
       redactSecrets(
         `PostHog ${init.endpoint} returned ${init.status} with an unexpected body: ${init.issues.slice(0, 3).join('; ')}`,
       ),
-      init.cause === undefined ? {} : { cause: init.cause },
+      init.cause === undefined ? {} : { cause: redactedCause(init.cause) },
     );
     this.name = 'ResponseValidationError';
     this.endpoint = init.endpoint;
     this.status = init.status;
     this.issues = init.issues.map(redactSecrets);
-    if (init.requestId !== undefined) this.requestId = init.requestId;
+    if (init.requestId !== undefined) this.requestId = redactSecrets(init.requestId);
   }
 
   toJSON(): Record<string, unknown> {
@@ -250,8 +254,8 @@ export class ResponseValidationError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Secrets
 
-/** PostHog personal API keys, project tokens, OAuth tokens and project secret keys. */
-const KEY_PATTERN = /\b(?:phx|phc|pha|phs|phe)_[A-Za-z0-9_-]{6,}/g;
+/** PostHog personal API keys, project tokens, OAuth tokens and project secret keys, of any length. */
+const KEY_PATTERN = /\b(?:phx|phc|pha|phs|phe)_[A-Za-z0-9_-]+/g;
 const BEARER_PATTERN = /(Bearer\s+)[^\s"',]+/gi;
 // A process-wide registry: errors are built far from the client that knows the keys, and masking
 // too much is harmless. It only ever grows by the handful of keys a process is configured with.
@@ -262,16 +266,45 @@ const registeredSecrets = new Set<string>();
  * for its keys, so a key with an unusual prefix (a self-hosted setup) is still masked.
  */
 export function registerSecret(value: string | undefined): void {
-  if (value !== undefined && value.length >= 6) registeredSecrets.add(value);
+  if (value === undefined || value === '') return;
+  // Also the forms the key takes inside JSON text and inside a URL, so it is masked there too.
+  for (const form of [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)]) {
+    registeredSecrets.add(form);
+  }
 }
 
 /** Masks known keys and key-shaped tokens in a string. */
 export function redactSecrets(text: string): string {
   let out = text;
-  for (const secret of registeredSecrets) {
+  // Longest first: one registered form may contain another.
+  for (const secret of [...registeredSecrets].sort((a, b) => b.length - a.length)) {
     if (out.includes(secret)) out = out.split(secret).join('[REDACTED]');
   }
   return out.replace(KEY_PATTERN, '[REDACTED]').replace(BEARER_PATTERN, '$1[REDACTED]');
+}
+
+/**
+ * A copy of a cause chain that is safe to keep: each `Error` rebuilt with its name, `code` and redacted message and
+ * stack (a JSON.parse `SyntaxError` quotes the body it failed on, which a misbehaving server may fill with the key).
+ * Anything else is dropped to its redacted string form. Four levels deep at most.
+ */
+function redactedCause(cause: unknown, depth = 0): unknown {
+  if (!(cause instanceof Error)) {
+    return typeof cause === 'string'
+      ? redactSecrets(cause)
+      : cause === undefined
+        ? undefined
+        : redactSecrets(String(cause));
+  }
+  if (cause instanceof PostHogError || cause instanceof ResponseValidationError) return cause;
+  const inner =
+    depth < 4 && cause.cause !== undefined ? redactedCause(cause.cause, depth + 1) : undefined;
+  const copy = new Error(redactSecrets(cause.message), inner === undefined ? {} : { cause: inner });
+  copy.name = cause.name;
+  copy.stack = redactSecrets(cause.stack ?? '');
+  const code = (cause as { code?: unknown }).code;
+  if (typeof code === 'string') Object.assign(copy, { code: redactSecrets(code) });
+  return copy;
 }
 
 // ---------------------------------------------------------------------------------------------

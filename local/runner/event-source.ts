@@ -27,6 +27,22 @@ export interface EventSourceOptions {
   readonly waitTimeSeconds?: number;
   /** Called after every invocation (for reports and tests). */
   readonly onInvocation?: (info: InvocationInfo) => void;
+  /** Chaos tests: kill this fraction of invocations mid-batch (see {@link KillChaos}). */
+  readonly kill?: KillChaos;
+}
+
+/**
+ * Kills a fraction of invocations at a random moment of their run, as a crashed or lost Lambda sandbox would end:
+ * the mapping gets no response, deletes nothing, and every message of the batch comes back once its visibility
+ * timeout (set at receive, or changed by the function before it died) runs out.
+ */
+export interface KillChaos {
+  /** Fraction of invocations to kill, in [0, 1]. */
+  readonly rate: number;
+  /** The kill happens uniformly within this many ms of the start (if the run lasts that long). */
+  readonly withinMs: number;
+  /** Seeded source of randomness, so a run is repeatable. */
+  readonly random: () => number;
 }
 
 /** What one invocation did. */
@@ -37,6 +53,8 @@ export interface InvocationInfo {
   readonly response?: SQSBatchResponse;
   readonly error?: Error;
   readonly durationMs: number;
+  /** The runner killed this invocation on purpose ({@link KillChaos}). */
+  readonly killed?: boolean;
 }
 
 /** Counters of a running event source. */
@@ -46,6 +64,8 @@ export interface EventSourceStats {
   deleted: number;
   failed: number;
   errors: number;
+  /** Invocations killed mid-batch by {@link KillChaos}. */
+  killed: number;
 }
 
 /** A running poller; {@link EventSource.stop} waits for in-flight invocations. */
@@ -72,7 +92,14 @@ export function startEventSource(options: EventSourceOptions): EventSource {
   const windowMs = options.maximumBatchingWindowMs ?? 0;
   const timeoutMs = options.functionTimeoutMs ?? 30_000;
   const waitTimeSeconds = options.waitTimeSeconds ?? 1;
-  const stats: EventSourceStats = { invocations: 0, received: 0, deleted: 0, failed: 0, errors: 0 };
+  const stats: EventSourceStats = {
+    invocations: 0,
+    received: 0,
+    deleted: 0,
+    failed: 0,
+    errors: 0,
+    killed: 0,
+  };
   const abort = new AbortController();
   let running = 0;
   let idleWaiters: (() => void)[] = [];
@@ -139,13 +166,23 @@ export function startEventSource(options: EventSourceOptions): EventSource {
     let response: SQSBatchResponse | undefined;
     let error: Error | undefined;
     let failed = new Set<string>(ids);
+    const kill = options.kill;
+    const killAfterMs =
+      kill !== undefined && kill.random() < kill.rate
+        ? Math.floor(kill.random() * kill.withinMs)
+        : undefined;
     try {
-      response = await options.invoker.invoke(toSqsEvent(records), { timeoutMs });
+      response = await options.invoker.invoke(toSqsEvent(records), {
+        timeoutMs,
+        ...(killAfterMs === undefined ? {} : { killAfterMs }),
+      });
       failed = failuresOf(response, ids);
     } catch (caught) {
       error = caught instanceof Error ? caught : new Error(String(caught));
       stats.errors += 1;
     }
+    const killed = error?.name === 'InvocationKilledError';
+    if (killed) stats.killed += 1;
     const toDelete = messages.filter((m) => !failed.has(m.MessageId ?? ''));
     const deletedIds = toDelete.length > 0 ? await deleteAll(toDelete) : [];
     stats.invocations += 1;
@@ -158,6 +195,7 @@ export function startEventSource(options: EventSourceOptions): EventSource {
       ...(response === undefined ? {} : { response }),
       ...(error === undefined ? {} : { error }),
       durationMs: Date.now() - started,
+      ...(killed ? { killed } : {}),
     });
   };
 

@@ -8,9 +8,11 @@ export {
   type EventSourceStats,
   failuresOf,
   type InvocationInfo,
+  type KillChaos,
   startEventSource,
 } from './event-source.ts';
 export {
+  InvocationKilledError,
   InvocationTimeoutError,
   type Invoker,
   inProcessInvoker,

@@ -5,7 +5,11 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 
 /** Calls a function with one SQS event, as Lambda would, and returns what it returned (or throws). */
 export interface Invoker {
-  invoke(event: SQSEvent, options: { timeoutMs: number }): Promise<SQSBatchResponse | undefined>;
+  /** `killAfterMs` (chaos tests): the sandbox dies that long into the run, before its timeout, mid-batch. */
+  invoke(
+    event: SQSEvent,
+    options: { timeoutMs: number; killAfterMs?: number },
+  ): Promise<SQSBatchResponse | undefined>;
   close(): Promise<void>;
 }
 
@@ -20,6 +24,14 @@ export class InvocationTimeoutError extends Error {
   public constructor(timeoutMs: number) {
     super(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`);
     this.name = 'InvocationTimeoutError';
+  }
+}
+
+/** Thrown when the runner killed an invocation on purpose (a chaos test's stand-in for a crash or a lost sandbox). */
+export class InvocationKilledError extends Error {
+  public constructor(afterMs: number) {
+    super(`Invocation killed after ${afterMs} ms (chaos)`);
+    this.name = 'InvocationKilledError';
   }
 }
 
@@ -250,20 +262,28 @@ export function workerInvoker(options: WorkerInvokerOptions): Invoker {
   };
 
   return {
-    async invoke(event, { timeoutMs }) {
+    async invoke(event, { timeoutMs, killAfterMs }) {
       const instance = await acquire();
       const id = randomUUID();
       let timer: NodeJS.Timeout | undefined;
+      const killed = killAfterMs !== undefined && killAfterMs < timeoutMs;
       try {
         return await new Promise<SQSBatchResponse | undefined>((resolve, reject) => {
           instance.pending = { resolve, reject };
-          timer = setTimeout(() => {
-            instance.pending = undefined;
-            instance.dead = true;
-            reject(new InvocationTimeoutError(timeoutMs));
-            // Lambda throws the sandbox away after a timeout; so do we.
-            void instance.worker.terminate();
-          }, timeoutMs);
+          timer = setTimeout(
+            () => {
+              instance.pending = undefined;
+              instance.dead = true;
+              reject(
+                killed
+                  ? new InvocationKilledError(killAfterMs)
+                  : new InvocationTimeoutError(timeoutMs),
+              );
+              // Lambda throws the sandbox away after a timeout; so do we (and a killed one is gone anyway).
+              void instance.worker.terminate();
+            },
+            killed ? killAfterMs : timeoutMs,
+          );
           instance.worker.postMessage({ id, event, deadline: Date.now() + timeoutMs });
         });
       } finally {

@@ -1,8 +1,14 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { LOCAL_CREDENTIALS, type LocalSqs, type QueuePair, startLocalSqs } from '../sqs/index.ts';
-import { type EventSource, type InvocationInfo, startEventSource } from './event-source.ts';
-import { workerInvoker } from './invoker.ts';
+import {
+  type EventSource,
+  type InvocationInfo,
+  type KillChaos,
+  startEventSource,
+} from './event-source.ts';
+import { type Invoker, workerInvoker } from './invoker.ts';
 import { FunctionOutputObserver } from './observer.ts';
+import { processInvoker } from './process-invoker.ts';
 import { type SecretsManagerStub, startSecretsManagerStub } from './secrets-stub.ts';
 
 /** Where the functions send their PostHog calls, and the credentials the secret holds. */
@@ -41,6 +47,13 @@ export interface LocalStackOptions {
   readonly onInvocation?: (lane: 'deletions' | 'changes', info: InvocationInfo) => void;
   /** Start the pollers right away (like an enabled mapping). @default true; else call `startPolling()`. */
   readonly startPolling?: boolean;
+  /** Chaos tests: kill a fraction of both lanes' invocations mid-batch. */
+  readonly kill?: KillChaos;
+  /**
+   * Run the bundles in child processes on this Node binary (e.g. Node 22, Lambda's runtime major) instead of worker
+   * threads of this process. Bundles only (`.mjs`): no TypeScript loader is installed there.
+   */
+  readonly nodePath?: string;
 }
 
 /** The running local pipeline: fauxqs, both lanes, the secret stub and the two functions' pollers. */
@@ -50,6 +63,8 @@ export interface LocalStack {
   readonly observer: FunctionOutputObserver;
   /** The pollers, once started. */
   readonly sources: { readonly deletions?: EventSource; readonly changes?: EventSource };
+  /** The `process.version` of every sandbox that ran an invocation (only with `nodePath`). */
+  readonly runtimeVersions: ReadonlySet<string>;
   /** Starts the pollers (idempotent): lets a caller fill the queues first, as a backlog would. */
   startPolling(): void;
   /** Each lane's function environment, exactly as the instances see it. */
@@ -134,25 +149,33 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     changes: envOf('changes', sqs.queues.changes),
   };
 
+  const runtimeVersions: ReadonlySet<string>[] = [];
   const startLane = (
     lane: 'deletions' | 'changes',
   ): { source: EventSource; close: () => Promise<void> } => {
     const queue = sqs.queues[lane];
-    const invoker = workerInvoker({
+    const sandbox = {
       module: options.modules[lane],
       env: functionEnv[lane],
       instances: settings[lane].concurrency,
       functionName: `persons-relay-${lane}`,
-      onStdout: (line) => {
+      onStdout: (line: string) => {
         observer.line(lane, line);
         options.onFunctionOutput?.(lane, line);
       },
       // Powertools writes WARN and ERROR lines to stderr (CloudWatch gets both streams).
-      onStderr: (line) => {
+      onStderr: (line: string) => {
         observer.line(lane, line);
         options.onFunctionOutput?.(lane, line);
       },
-    });
+    };
+    let invoker: Invoker;
+    if (options.nodePath === undefined) invoker = workerInvoker(sandbox);
+    else {
+      const inChildren = processInvoker({ ...sandbox, nodePath: options.nodePath });
+      runtimeVersions.push(inChildren.versions);
+      invoker = inChildren;
+    }
     const source = startEventSource({
       sqs: sqs.client,
       queueUrl: queue.url,
@@ -160,6 +183,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       region: sqs.region,
       invoker,
       ...settings[lane],
+      ...(options.kill === undefined ? {} : { kill: options.kill }),
       ...(options.onInvocation === undefined
         ? {}
         : { onInvocation: (info: InvocationInfo) => options.onInvocation?.(lane, info) }),
@@ -218,6 +242,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     secrets,
     observer,
     sources,
+    get runtimeVersions() {
+      return new Set(runtimeVersions.flatMap((versions) => [...versions]));
+    },
     startPolling,
     functionEnv,
     depth,

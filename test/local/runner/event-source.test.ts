@@ -338,4 +338,38 @@ describe('worker invoker', () => {
     // Assess: the second instance counts from 1 again (a new module scope).
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ lane: 'changes', invocations: 1 });
   });
+
+  it('kills a chosen invocation mid-batch: nothing is deleted and the batch returns after its visibility timeout', async () => {
+    // Prepare: the first draw kills (0 < rate), the kill comes 200 ms in; later draws spare the invocation
+    const queues = await freshQueues({ visibilityTimeoutSeconds: 1 });
+    const draws = [0, 0.5];
+    const invocations: InvocationInfo[] = [];
+    const invoker = workerInvoker({ module: modulePath, env: { LANE: 'changes' } });
+    await local.client.send(
+      new SendMessageCommand({ QueueUrl: queues.deletions.url, MessageBody: 'sleep' }),
+    );
+    const source = startEventSource({
+      sqs: local.client,
+      queueUrl: queues.deletions.url,
+      queueArn: queues.deletions.arn,
+      region: local.region,
+      invoker,
+      concurrency: 1,
+      functionTimeoutMs: 8_000,
+      kill: { rate: 0.5, withinMs: 400, random: () => draws.shift() ?? 0.99 },
+      onInvocation: (info) => invocations.push(info),
+    });
+
+    // Act: the killed run, then the redelivery, which sleeps 5 s and succeeds
+    await waitFor(() => invocations.length === 2, 20_000);
+    await source.stop();
+    await invoker.close();
+
+    // Assess
+    expect(invocations[0]).toMatchObject({ killed: true, deletedIds: [] });
+    expect(invocations[0]?.error?.name).toBe('InvocationKilledError');
+    expect(invocations[1]?.killed).toBeUndefined();
+    expect(invocations[1]?.deletedIds).toHaveLength(1);
+    expect(source.stats.killed).toBe(1);
+  }, 30_000);
 });
