@@ -88,6 +88,11 @@ export const InfraContextSchema = z.object({
   alarmEmail: z.email().optional(),
   /** Alarm when the oldest message in a source queue is older than this many seconds. */
   oldestMessageAgeAlarmSeconds: positiveInt.default(3600),
+  /**
+   * Alarm when a message has been in a dead-letter queue longer than this many seconds (at most 5 days: a
+   * standard DLQ message may have only 7 days left when it arrives, see `MAX_DEAD_LETTER_AGE_ALARM`).
+   */
+  deadLetterAgeAlarmSeconds: positiveInt.max(5 * 86_400).default(2 * 86_400),
   /** 12-digit account ids whose principals may send to both queues (their own IAM must allow it too). */
   producerAccountIds: csv.pipe(z.array(accountId)).default([]),
   /** IAM role/user ARNs that may send to both queues. */

@@ -17,6 +17,7 @@ describe('parseInfraConfig', () => {
       propertyWrites: 'update_property',
       expectedCallSeconds: 2,
       oldestMessageAgeAlarmSeconds: 3600,
+      deadLetterAgeAlarmSeconds: 172_800,
       producerAccountIds: [],
       producerPrincipalArns: [],
       deletionDetailTypes: ['persons.delete'],

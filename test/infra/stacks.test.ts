@@ -569,7 +569,11 @@ describe('alarms and dashboard', () => {
 
   it('alarms on the age of the oldest message at the configured threshold (default 1 hour)', () => {
     const age = (fixture: RelayFixture) =>
-      alarms(fixture).filter((a) => a.MetricName === 'ApproximateAgeOfOldestMessage');
+      alarms(fixture).filter(
+        (a) =>
+          a.MetricName === 'ApproximateAgeOfOldestMessage' &&
+          !a.Dimensions?.[0]?.Value.includes('dlq'),
+      );
     expect(age(full).map((a) => a.Threshold)).toEqual([1800, 1800]);
     expect(age(bare).map((a) => a.Threshold)).toEqual([3600, 3600]);
     for (const alarm of age(full)) {
@@ -623,7 +627,9 @@ describe('alarms and dashboard', () => {
   it('sends every alarm and its recovery to the SNS topic, with the email subscription only when configured', () => {
     const topicId = Object.keys(resourcesOf(full.monitoring, 'AWS::SNS::Topic'))[0];
     const all = alarms(full);
-    expect(all).toHaveLength(3 + 2 * 4);
+    // Per DLQ (2 lanes + routing): not empty, age. Per lane: oldest message, errors, throttles, PostHog 429,
+    // retry rate, PostHog 401/403, PostHog 5xx rate.
+    expect(all).toHaveLength(3 * 2 + 2 * 7);
     for (const alarm of all) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId }]);
