@@ -14,6 +14,7 @@ import {
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as pipes from 'aws-cdk-lib/aws-pipes';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -22,6 +23,85 @@ import { entryPath, type FunctionName } from '../bundling.ts';
 import type { InfraConfig } from '../config.ts';
 import { QueueConsumer } from '../constructs/queue-consumer.ts';
 import { maxConcurrencyFor } from '../rate-budget.ts';
+
+/**
+ * How routed change events get a per-person FIFO group (see `PersonsRelayStack.routeEvents`): one rule per way
+ * a command names its person (mutually exclusive `exists` patterns), each wrapping the event as
+ * `{groupId, event}`; the pipe then takes `$.body.groupId` as the group and `$.body.event` as the message.
+ * Events naming no person share the group `unkeyed`, so the function rejects them with a reason instead of
+ * EventBridge dropping them.
+ */
+export const CHANGES_ROUTING = {
+  groups: [
+    {
+      id: 'ByDistinctId',
+      detail: { distinctId: [{ exists: true }] },
+      groupIdPath: '$.detail.distinctId',
+    },
+    {
+      id: 'ByUuid',
+      detail: { distinctId: [{ exists: false }], uuid: [{ exists: true }] },
+      groupIdPath: '$.detail.uuid',
+    },
+    {
+      id: 'BySurvivor',
+      detail: {
+        distinctId: [{ exists: false }],
+        uuid: [{ exists: false }],
+        survivorDistinctId: [{ exists: true }],
+      },
+      groupIdPath: '$.detail.survivorDistinctId',
+    },
+    {
+      id: 'Unkeyed',
+      detail: {
+        distinctId: [{ exists: false }],
+        uuid: [{ exists: false }],
+        survivorDistinctId: [{ exists: false }],
+      },
+      groupIdPath: undefined,
+    },
+  ],
+  unkeyedGroupId: 'unkeyed',
+  pipeMessageGroupId: '$.body.groupId',
+  pipeMessageDeduplicationId: '$.body.event.id',
+  pipeInputTemplate: '<$.body.event>',
+  /** Sends the pipe may retry (a target error counts one receive) before the routing DLQ. */
+  maxReceiveCount: 5,
+} as const satisfies {
+  groups: readonly {
+    id: string;
+    detail: Record<string, readonly { exists: boolean }[]>;
+    groupIdPath: string | undefined;
+  }[];
+  unkeyedGroupId: string;
+  pipeMessageGroupId: string;
+  pipeMessageDeduplicationId: string;
+  pipeInputTemplate: string;
+  maxReceiveCount: number;
+};
+
+/**
+ * The input transformer of a changes routing rule: `{"groupId": <person id>, "event": <whole event>}`. Written by
+ * hand because `RuleTargetInput.fromObject` would quote `<aws.events.event.json>` (turning the event into a
+ * string) and renders a template without paths as a static `Input`, where the reserved variable is not replaced.
+ * Unquoted variables are inserted as JSON values (strings get their quotes)
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html).
+ */
+export class RoutingEnvelopeInput extends events.RuleTargetInput {
+  public constructor(private readonly groupIdPath: string | undefined) {
+    super();
+  }
+
+  public bind(_rule: events.IRule): events.RuleTargetInputProperties {
+    const groupId =
+      this.groupIdPath === undefined ? JSON.stringify(CHANGES_ROUTING.unkeyedGroupId) : '<groupId>';
+    return {
+      inputTemplate: `{"groupId":${groupId},"event":<aws.events.event.json>}`,
+      ...(this.groupIdPath === undefined ? {} : { inputPathsMap: { groupId: this.groupIdPath } }),
+    };
+  }
+}
 
 /** A lane of the relay. */
 export type LaneName = 'deletions' | 'changes';
@@ -248,28 +328,52 @@ export class PersonsRelayStack extends Stack {
   }
 
   /**
-   * Rules on `busName` routing each command `detail-type` to its lane. The FIFO changes lane needs a
-   * MessageGroupId per person: EventBridge takes it from the event through a dynamic JSON path in the SQS
-   * target's `MessageGroupId` (`$.detail.distinctId` …). The person is named by different fields per command,
-   * so there is one rule per naming field, with mutually exclusive patterns: distinctId, else uuid, else
-   * survivorDistinctId (merge). Events naming no person go to a fixed group, so the function rejects them with
-   * a reason (DLQ) instead of EventBridge dropping them. Deliveries that still fail (e.g. a group id SQS
-   * refuses) go to a routing DLQ after EventBridge's retries.
+   * Rules on `busName` routing each command `detail-type` to its lane.
+   *
+   * Deletions go straight to the standard deletions queue. Changes need a FIFO `MessageGroupId` per person, and
+   * an EventBridge *rule* target cannot give one: `SqsParameters.MessageGroupId` is a plain string
+   * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_SqsParameters.html), so every routed change
+   * would share one group. EventBridge *Pipes* can: its target parameters accept a dynamic JSON path into the
+   * source event for "all string, non-enum fields" (`$.body.<key>` for an SQS source), replaced at runtime by the
+   * value at that path (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-event-target.html,
+   * "Dynamic path parameters"; `MessageGroupId` is a string field of `PipeTargetSqsQueueParameters`,
+   * https://docs.aws.amazon.com/eventbridge/latest/pipes-reference/API_PipeTargetSqsQueueParameters.html). A
+   * bus is not a pipe source, so changes take two hops:
+   *
+   * 1. Four rules with mutually exclusive patterns (distinctId, else uuid, else survivorDistinctId, else none)
+   *    send `{"groupId": <the person's id>, "event": <the whole event>}` to a standard routing queue, through an
+   *    input transformer (`<aws.events.event.json>` is the full original event, "only as the value of a JSON
+   *    field", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html).
+   * 2. A pipe reads that queue and sends `<$.body.event>` (the original event, so the function parses it as
+   *    before; https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-input-transformation.html) to
+   *    the FIFO queue with `MessageGroupId: $.body.groupId` and `MessageDeduplicationId: $.body.event.id` (an
+   *    event EventBridge delivers twice keeps its id, so SQS drops the copy).
+   *
+   * Failures: EventBridge sends events it cannot deliver to the routing DLQ after its retries; the pipe retries
+   * a message it cannot send (e.g. a group id SQS refuses) "up to the maximum receive count of the source
+   * queue" (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-error-troubleshooting.html), after
+   * which the routing queue's redrive policy moves it to the same routing DLQ.
+   *
+   * Order: neither EventBridge nor a standard queue orders deliveries, so per-person order starts at the FIFO
+   * queue, as it did with the rule target; producers that need strict order send to the FIFO queue themselves.
    */
   private routeEvents(config: InfraConfig, busName: string): sqs.Queue {
     const bus = events.EventBus.fromEventBusName(this, 'Bus', busName);
+    const removalPolicy = RemovalPolicy[config.removalPolicy];
     const routingDlq = new sqs.Queue(this, 'RoutingDeadLetterQueue', {
       queueName: `${this.stackName}-routing-dlq`,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy[config.removalPolicy],
+      removalPolicy,
     });
-    Validations.of(routingDlq).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This queue is itself a dead-letter queue: the EventBridge targets send undeliverable events here (cdk-nag only recognises DLQs named in an SQS redrive policy).',
-    });
+    if (config.changeDetailTypes.length === 0) {
+      Validations.of(routingDlq).acknowledge({
+        id: 'AwsSolutions-SQS3',
+        reason:
+          'This queue is itself a dead-letter queue: the EventBridge targets send undeliverable events here (cdk-nag only recognises DLQs named in an SQS redrive policy, which exists only with the changes routing queue).',
+      });
+    }
     const deadLetterQueue = routingDlq;
     if (config.deletionDetailTypes.length > 0) {
       new events.Rule(this, 'RouteDeletions', {
@@ -280,41 +384,53 @@ export class PersonsRelayStack extends Stack {
       });
     }
     if (config.changeDetailTypes.length > 0) {
-      const absent = [{ exists: false }];
-      const present = [{ exists: true }];
-      const groups: { id: string; detail: Record<string, unknown>; groupId: string }[] = [
-        { id: 'ByDistinctId', detail: { distinctId: present }, groupId: '$.detail.distinctId' },
-        {
-          id: 'ByUuid',
-          detail: { distinctId: absent, uuid: present },
-          groupId: '$.detail.uuid',
-        },
-        {
-          id: 'BySurvivor',
-          detail: { distinctId: absent, uuid: absent, survivorDistinctId: present },
-          groupId: '$.detail.survivorDistinctId',
-        },
-        {
-          id: 'Unkeyed',
-          detail: { distinctId: absent, uuid: absent, survivorDistinctId: absent },
-          groupId: 'unkeyed',
-        },
-      ];
-      for (const group of groups) {
+      const routingQueue = new sqs.Queue(this, 'ChangesRoutingQueue', {
+        queueName: `${this.stackName}-changes-routing`,
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(4),
+        deadLetterQueue: { queue: routingDlq, maxReceiveCount: CHANGES_ROUTING.maxReceiveCount },
+        removalPolicy,
+      });
+      for (const group of CHANGES_ROUTING.groups) {
         new events.Rule(this, `RouteChanges${group.id}`, {
           eventBus: bus,
-          description: `persons-relay: change commands (${group.id}) to the changes lane`,
+          description: `persons-relay: change commands (${group.id}) to the changes routing queue`,
           eventPattern: { detailType: config.changeDetailTypes, detail: group.detail },
           targets: [
-            new targets.SqsQueue(this.lanes.changes.queue, {
-              messageGroupId: group.groupId.startsWith('$')
-                ? events.EventField.fromPath(group.groupId)
-                : group.groupId,
+            new targets.SqsQueue(routingQueue, {
+              message: new RoutingEnvelopeInput(group.groupIdPath),
               deadLetterQueue,
             }),
           ],
         });
       }
+      const pipeRole = new iam.Role(this, 'ChangesPipeRole', {
+        assumedBy: new iam.ServicePrincipal('pipes.amazonaws.com', {
+          conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+        }),
+        description:
+          'persons-relay: the pipe from the changes routing queue to the FIFO changes lane',
+      });
+      routingQueue.grantConsumeMessages(pipeRole);
+      this.lanes.changes.queue.grantSendMessages(pipeRole);
+      const pipe = new pipes.CfnPipe(this, 'ChangesPipe', {
+        name: `${this.stackName}-changes-routing`,
+        description: 'persons-relay: routed change commands to the FIFO lane, one group per person',
+        roleArn: pipeRole.roleArn,
+        source: routingQueue.queueArn,
+        sourceParameters: { sqsQueueParameters: { batchSize: 10 } },
+        target: this.lanes.changes.queue.queueArn,
+        targetParameters: {
+          inputTemplate: CHANGES_ROUTING.pipeInputTemplate,
+          sqsQueueParameters: {
+            messageGroupId: CHANGES_ROUTING.pipeMessageGroupId,
+            messageDeduplicationId: CHANGES_ROUTING.pipeMessageDeduplicationId,
+          },
+        },
+      });
+      // The role's policy must exist before the pipe starts polling.
+      pipe.node.addDependency(pipeRole);
     }
     return routingDlq;
   }
