@@ -20,6 +20,7 @@ describe('parseInfraConfig', () => {
       deadLetterAgeAlarmSeconds: 172_800,
       producerAccountIds: [],
       producerPrincipalArns: [],
+      producerOrganizationIds: [],
       deletionDetailTypes: ['persons.delete'],
       changeDetailTypes: ['person.split', 'person.properties.update', 'person.merge'],
       removalPolicy: 'RETAIN',
