@@ -18,6 +18,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { FIFO_QUEUE_ATTRIBUTES } from '../../lib/batch/lane-queues.ts';
 import { bundleSettings, projectRoot } from '../bundling.ts';
 
 /**
@@ -227,10 +228,12 @@ export class QueueConsumer extends Construct {
       removalPolicy,
       ...(fifo
         ? {
+            // The same attributes the local stack creates (lib/batch/lane-queues.ts).
             fifo: true,
-            contentBasedDeduplication: true,
-            deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
-            fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+            contentBasedDeduplication: FIFO_QUEUE_ATTRIBUTES.ContentBasedDeduplication === 'true',
+            deduplicationScope: FIFO_QUEUE_ATTRIBUTES.DeduplicationScope as sqs.DeduplicationScope,
+            fifoThroughputLimit:
+              FIFO_QUEUE_ATTRIBUTES.FifoThroughputLimit as sqs.FifoThroughputLimit,
           }
         : {}),
     });

@@ -19,7 +19,11 @@ import * as pipes from 'aws-cdk-lib/aws-pipes';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { DEFAULT_RETRY_POLICY } from '../../lib/batch/index.ts';
+import {
+  DEFAULT_RETRY_POLICY,
+  LANE_MAX_RECEIVE_COUNT,
+  LANE_QUEUES,
+} from '../../lib/batch/index.ts';
 import { entryPath, type FunctionName } from '../bundling.ts';
 import type { InfraConfig } from '../config.ts';
 import { QueueConsumer } from '../constructs/queue-consumer.ts';
@@ -116,27 +120,27 @@ export type LaneName = 'deletions' | 'changes';
  */
 export const RETRY_DESIGN = {
   ...DEFAULT_RETRY_POLICY,
-  maxReceiveCount: 50,
+  maxReceiveCount: LANE_MAX_RECEIVE_COUNT,
 } as const;
 
 /** Fixed per-lane settings (what differs between the lanes, and why). */
 export const LANE_SETTINGS = {
   deletions: {
     functionName: 'apply-deletions',
-    fifo: false,
+    fifo: LANE_QUEUES.deletions.fifo,
     // Large batches coalesce single-id deletes into few bulk_delete calls (≤1000 ids each). 1000 messages
     // fill at least one call; larger batches would not save calls but would risk the timeout when
     // messages carry many ids each.
-    batchSize: 1000,
+    batchSize: LANE_QUEUES.deletions.batchSize,
     // Gather up to 30 s of deletes before invoking: latency is not critical for erasure, call count is.
     maxBatchingWindow: Duration.seconds(30),
     timeout: Duration.seconds(120),
   },
   changes: {
     functionName: 'apply-changes',
-    fifo: true,
+    fifo: LANE_QUEUES.changes.fifo,
     // FIFO event sources take at most 10 records and no batching window.
-    batchSize: 10,
+    batchSize: LANE_QUEUES.changes.batchSize,
     maxBatchingWindow: undefined,
     timeout: Duration.seconds(60),
   },
@@ -241,6 +245,8 @@ export class PersonsRelayStack extends Stack {
           POSTHOG_PROPERTY_WRITES: config.propertyWrites,
           RETRY_BASE_DELAY_SECONDS: String(RETRY_DESIGN.baseDelaySeconds),
           RETRY_MAX_DELAY_SECONDS: String(RETRY_DESIGN.maxDelaySeconds),
+          // The function dead-letters a message failing at its last delivery itself (with its reason).
+          REDRIVE_MAX_RECEIVE_COUNT: String(RETRY_DESIGN.maxReceiveCount),
           SECRET_MAX_AGE_SECONDS: '300',
           // One service per lane: the EMF metrics (dimension `service`) and the logs tell the lanes apart.
           POWERTOOLS_SERVICE_NAME: serviceNameOf(name),

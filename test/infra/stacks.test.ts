@@ -2,6 +2,7 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { EMF_DIMENSIONS } from '../../infra/constructs/relay-monitoring.ts';
 import { RETRY_DESIGN, serviceNameOf } from '../../infra/stacks/persons-relay-stack.ts';
+import { FIFO_QUEUE_ATTRIBUTES } from '../../lib/batch/index.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { METRIC_NAMES, PowertoolsRelayMetrics } from '../../lib/runtime/metrics.ts';
 import {
@@ -139,6 +140,13 @@ describe('lanes', () => {
       DeduplicationScope: 'messageGroup',
       FifoThroughputLimit: 'perMessageGroupId',
     });
+    // The local stack creates its FIFO queue from the same definition (test/local/runner/fifo-as-aws.test.ts).
+    expect(FIFO_QUEUE_ATTRIBUTES).toEqual({
+      FifoQueue: 'true',
+      ContentBasedDeduplication: 'true',
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
+    });
     core.hasResourceProperties('AWS::SQS::Queue', {
       QueueName: 'PersonsRelay-deletions',
       FifoQueue: Match.absent(),
@@ -212,6 +220,7 @@ describe('lanes', () => {
             SECRET_MAX_AGE_SECONDS: '300',
             RETRY_BASE_DELAY_SECONDS: String(RETRY_DESIGN.baseDelaySeconds),
             RETRY_MAX_DELAY_SECONDS: String(RETRY_DESIGN.maxDelaySeconds),
+            REDRIVE_MAX_RECEIVE_COUNT: String(RETRY_DESIGN.maxReceiveCount),
             POWERTOOLS_SERVICE_NAME: `persons-relay-${lane}`,
             POWERTOOLS_METRICS_NAMESPACE: 'PersonsRelay',
             POWERTOOLS_LOG_LEVEL: 'INFO',
