@@ -65,6 +65,18 @@ export const InfraContextSchema = z.object({
     .string()
     .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'must be a secret ARN')
     .optional(),
+  /**
+   * ARN of the customer managed KMS key an imported `posthogSecretArn` is encrypted with. The functions then get
+   * `kms:Decrypt` on that key, only through Secrets Manager (`kms:ViaService`). Unset = the secret uses the AWS
+   * managed key `aws/secretsmanager`, which needs no grant.
+   */
+  posthogSecretKmsKeyArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
+      'must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>, not an alias)',
+    )
+    .optional(),
   /** Delete-endpoint budget per minute shared by all deletions-lane instances. */
   rateDeletePerMinute: positiveInt.default(POSTHOG_RATE_LIMITS.deletePerMinute),
   /** Delete-endpoint budget per hour shared by all deletions-lane instances. */
@@ -88,10 +100,22 @@ export const InfraContextSchema = z.object({
   alarmEmail: z.email().optional(),
   /** Alarm when the oldest message in a source queue is older than this many seconds. */
   oldestMessageAgeAlarmSeconds: positiveInt.default(3600),
+  /**
+   * Alarm when a message has been in a dead-letter queue longer than this many seconds (at most 5 days: a
+   * standard DLQ message may have only 7 days left when it arrives, see `MAX_DEAD_LETTER_AGE_ALARM`).
+   */
+  deadLetterAgeAlarmSeconds: positiveInt.max(5 * 86_400).default(2 * 86_400),
   /** 12-digit account ids whose principals may send to both queues (their own IAM must allow it too). */
   producerAccountIds: csv.pipe(z.array(accountId)).default([]),
   /** IAM role/user ARNs that may send to both queues. */
   producerPrincipalArns: csv.pipe(z.array(principalArn)).default([]),
+  /**
+   * AWS Organizations ids (`o-…`): every principal of an account in one of these organizations may send to both
+   * queues (`aws:PrincipalOrgID`); their own IAM policies must allow it too.
+   */
+  producerOrganizationIds: csv
+    .pipe(z.array(z.string().regex(/^o-[a-z0-9]{10,32}$/, 'must be an organization id (o-…)')))
+    .default([]),
   /** Name of an event bus in this account to route commands from. Unset = no EventBridge rules. */
   eventBusName: z.string().min(1).optional(),
   /** `detail-type`s routed to the deletions lane. */

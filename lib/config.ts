@@ -39,6 +39,11 @@ export const RuntimeEnvSchema = z
     RETRY_MAX_DELAY_SECONDS: positiveInt(DEFAULT_RETRY_POLICY.maxDelaySeconds),
     /** Time kept back from the Lambda timeout: no PostHog call starts later than this before the end. */
     DEADLINE_SAFETY_MARGIN_MS: nonNegativeInt(5_000),
+    /**
+     * The source queue's redrive maxReceiveCount: a message failing on its own at its last delivery is
+     * dead-lettered by the function with its reason (`retries_exhausted`). Unset = left to SQS.
+     */
+    REDRIVE_MAX_RECEIVE_COUNT: z.coerce.number().int().positive().optional(),
     POWERTOOLS_SERVICE_NAME: nonEmpty.default('persons-relay'),
     POWERTOOLS_METRICS_NAMESPACE: nonEmpty.default('PersonsRelay'),
     POWERTOOLS_LOG_LEVEL: z
@@ -78,6 +83,7 @@ export interface Config {
     readonly baseDelaySeconds: number;
     readonly maxDelaySeconds: number;
     readonly deadlineSafetyMarginMs: number;
+    readonly maxReceiveCount?: number | undefined;
   };
   readonly powertools: {
     readonly serviceName: string;
@@ -154,6 +160,7 @@ export function loadConfig(
       baseDelaySeconds: e.RETRY_BASE_DELAY_SECONDS,
       maxDelaySeconds: e.RETRY_MAX_DELAY_SECONDS,
       deadlineSafetyMarginMs: e.DEADLINE_SAFETY_MARGIN_MS,
+      maxReceiveCount: e.REDRIVE_MAX_RECEIVE_COUNT,
     },
     powertools: {
       serviceName: e.POWERTOOLS_SERVICE_NAME,

@@ -18,6 +18,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { FIFO_QUEUE_ATTRIBUTES } from '../../lib/batch/lane-queues.ts';
 import { bundleSettings, projectRoot } from '../bundling.ts';
 
 /**
@@ -227,10 +228,12 @@ export class QueueConsumer extends Construct {
       removalPolicy,
       ...(fifo
         ? {
+            // The same attributes the local stack creates (lib/batch/lane-queues.ts).
             fifo: true,
-            contentBasedDeduplication: true,
-            deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
-            fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+            contentBasedDeduplication: FIFO_QUEUE_ATTRIBUTES.ContentBasedDeduplication === 'true',
+            deduplicationScope: FIFO_QUEUE_ATTRIBUTES.DeduplicationScope as sqs.DeduplicationScope,
+            fifoThroughputLimit:
+              FIFO_QUEUE_ATTRIBUTES.FifoThroughputLimit as sqs.FifoThroughputLimit,
           }
         : {}),
     });
@@ -295,8 +298,43 @@ export class QueueConsumer extends Construct {
    *
    * @param envName @default 'POSTHOG_SECRET_ID'
    */
-  public bindSecret(secret: secretsmanager.ISecret, envName = 'POSTHOG_SECRET_ID'): void {
-    secret.grantRead(this.function);
+  public bindSecret(
+    secret: secretsmanager.ISecret,
+    envName = 'POSTHOG_SECRET_ID',
+    options: { readonly encryptionKeyArn?: string } = {},
+  ): void {
+    // Written out instead of `secret.grantRead`: an imported secret or key "lives" in the account of its ARN, and
+    // for an environment-agnostic stack CDK then treats the grant as cross-account and may put it on the
+    // (imported, unmodifiable) resource instead of the role.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        // A partial ARN gets Secrets Manager's 6-character suffix as a wildcard.
+        resources: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
+        // Only a secret in the function's own account: an imported ARN naming another account is refused even
+        // when synth cannot compare accounts (environment-agnostic stacks). AWS uses this condition for the same
+        // purpose in its managed policy AWSTransformSecretsManagerConnectorPolicy
+        // (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSTransformSecretsManagerConnectorPolicy.html).
+        conditions: { StringEquals: { 'aws:ResourceAccount': '${aws:PrincipalAccount}' } },
+      }),
+    );
+    if (options.encryptionKeyArn !== undefined) {
+      // Secrets Manager decrypts a secret under a customer managed key on the caller's behalf, so the caller needs
+      // kms:Decrypt on that key; kms:ViaService limits it to requests Secrets Manager makes in this region
+      // (https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html, "Permissions for
+      // the KMS key"; the AWS managed policy AWSSecretsManagerClientReadOnlyAccess grants the same pair).
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [options.encryptionKeyArn],
+          conditions: {
+            StringEquals: {
+              'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com`,
+            },
+          },
+        }),
+      );
+    }
     this.function.addEnvironment(envName, secret.secretArn);
   }
 

@@ -4,9 +4,10 @@
  * It refers to queues and functions by physical name only (plain strings), so it can live in its own stack
  * without cross-stack exports that would pin the core stack's resources.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
@@ -26,6 +27,9 @@ export const EMF_DIMENSIONS = {
   PostHogCalls: ['endpoint', 'service', 'status'],
   PostHogThrottled: ['service'],
   PersonsDeleted: ['service'],
+  PostHogResponses: ['service'],
+  PostHogAuthRejected: ['service'],
+  PostHogServerErrors: ['service'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** A metric the functions write as EMF. */
@@ -58,11 +62,41 @@ export interface RelayMonitoringProps {
    * @default 10
    */
   readonly postHogThrottledThreshold?: number;
+  /**
+   * Alarm when the oldest message in a dead-letter queue is older than this, so that a dead-lettered erasure is
+   * acted on long before SQS deletes it. Must leave time before retention ends: see
+   * {@link MAX_DEAD_LETTER_AGE_ALARM}. @default Duration.days(2)
+   */
+  readonly deadLetterAgeThreshold?: Duration;
+  /**
+   * Alarm when more than this percentage of a lane's received messages were retried (not applied, not rejected),
+   * for 3 consecutive 5-minute periods with at least {@link RATE_ALARM_MIN_SAMPLES} messages each. @default 50
+   */
+  readonly retryRatePercent?: number;
+  /**
+   * Alarm when more than this percentage of a lane's PostHog responses were 5xx, in 2 of 3 5-minute periods
+   * with at least {@link RATE_ALARM_MIN_SAMPLES} responses each. @default 10
+   */
+  readonly serverErrorRatePercent?: number;
   /** EMF namespace of the functions (`POWERTOOLS_METRICS_NAMESPACE`). @default 'PersonsRelay' */
   readonly metricsNamespace?: string;
   /** @default - `<stack name>-persons-relay` */
   readonly dashboardName?: string;
 }
+
+/** Rate alarms stay quiet below this many samples per period (one failure of two messages is not a trend). */
+export const RATE_ALARM_MIN_SAMPLES = 20;
+
+/**
+ * The latest a DLQ age alarm may fire. A standard queue's DLQ keeps each message's *original* enqueue time for
+ * expiry, while `ApproximateAgeOfOldestMessage` on the DLQ counts from when the message was *moved* there
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/setting-up-dead-letter-queue-retention.html).
+ * The lanes keep messages 7 days in the source and 14 in the DLQ, so a message moved at the end of its source
+ * retention has 14 − 7 = 7 days left in the DLQ, counted on the DLQ's age metric. The alarm must fire well
+ * before that: at most 5 days, leaving at least 2 days to act. (FIFO DLQs reset the enqueue time, so they
+ * have the full 14 days.)
+ */
+export const MAX_DEAD_LETTER_AGE_ALARM = Duration.days(5);
 
 /** Alarm topic, alarms and dashboard. */
 export class RelayMonitoring extends Construct {
@@ -72,12 +106,23 @@ export class RelayMonitoring extends Construct {
   public readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
   /** The dashboard. */
   public readonly dashboard: cloudwatch.Dashboard;
+  /** Every alarm's name starts with this (`<stack name>-`); the topic policy allows only those alarms. */
+  public readonly alarmNamePrefix: string;
 
   public constructor(scope: Construct, id: string, props: RelayMonitoringProps) {
     super(scope, id);
     const namespace = props.metricsNamespace ?? 'PersonsRelay';
     const ageThreshold = props.oldestMessageAgeThreshold ?? Duration.hours(1);
     const throttledThreshold = props.postHogThrottledThreshold ?? 10;
+    const dlqAgeThreshold = props.deadLetterAgeThreshold ?? Duration.days(2);
+    if (dlqAgeThreshold.toSeconds() > MAX_DEAD_LETTER_AGE_ALARM.toSeconds()) {
+      throw new Error(
+        `deadLetterAgeThreshold ${dlqAgeThreshold.toHumanString()} is too late: at most ${MAX_DEAD_LETTER_AGE_ALARM.toHumanString()} (a standard DLQ message may have only 7 days left when it arrives)`,
+      );
+    }
+    const retryRatePercent = props.retryRatePercent ?? 50;
+    const serverErrorRatePercent = props.serverErrorRatePercent ?? 10;
+    const stack = Stack.of(this);
 
     // Not KMS-encrypted on purpose: notifications carry only alarm names and metric values (no personal
     // data), and CloudWatch cannot publish to a topic under the AWS-managed SNS key.
@@ -88,10 +133,42 @@ export class RelayMonitoring extends Construct {
     if (props.alarmEmail !== undefined) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     }
+    // CloudWatch publishes alarm notifications as the service principal cloudwatch.amazonaws.com, which the
+    // topic policy must allow; without it the alarm history shows "is not authorized to perform: SNS:Publish"
+    // (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger). The global condition keys
+    // aws:SourceAccount and aws:SourceArn limit it to this account's alarms whose names start with this stack's
+    // name, so no other account's alarm can use CloudWatch as a confused deputy
+    // (https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html, "aws:SourceAccount versus
+    // aws:SourceOwner" and "Allow CloudWatch alarms … to publish to a topic").
+    this.alarmNamePrefix = `${stack.stackName}-`;
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsOfThisAccount',
+        effect: iam.Effect.ALLOW,
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: `${this.alarmNamePrefix}*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
     const action = new cwActions.SnsAction(this.topic);
     const alarms: Record<string, cloudwatch.Alarm> = {};
     const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps): cloudwatch.Alarm => {
-      const created = new cloudwatch.Alarm(this, alarmId, alarmProps);
+      // An explicit name under the prefix the topic policy allows (and a stable name for the runbook).
+      const created = new cloudwatch.Alarm(this, alarmId, {
+        alarmName: `${this.alarmNamePrefix}${alarmId}`,
+        ...alarmProps,
+      });
       created.addAlarmAction(action);
       created.addOkAction(action);
       alarms[alarmId] = created;
@@ -122,7 +199,7 @@ export class RelayMonitoring extends Construct {
 
     const dlqAlarm = (alarmId: string, queueName: string, what: string) =>
       alarm(alarmId, {
-        alarmDescription: `${what}: a message is in the dead-letter queue ${queueName}. Read it (its attributes give error_code and error_reason), fix the cause, then redrive it (README, "Alarms").`,
+        alarmDescription: `${what}: a message is in the dead-letter queue ${queueName}. Read it (its attributes give error_code and error_reason), fix the cause, then redrive it (docs/operations.md, "DeadLetterQueueNotEmpty").`,
         // "Any message": ApproximateNumberOfMessagesVisible ≥ 1. NotVisible is left out: it can hover at 1.
         metric: sqsMetric(
           queueName,
@@ -134,6 +211,21 @@ export class RelayMonitoring extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
         // An idle queue reports no data; that is not a problem.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+
+    const dlqAgeAlarm = (alarmId: string, queueName: string, what: string) =>
+      alarm(alarmId, {
+        alarmDescription: `${what}: a message has been in the dead-letter queue ${queueName} for more than ${dlqAgeThreshold.toHumanString()}. SQS deletes it when retention ends (an unseen erasure request would be lost). See docs/operations.md, "DeadLetterQueueAge".`,
+        metric: sqsMetric(
+          queueName,
+          'ApproximateAgeOfOldestMessage',
+          'Maximum',
+          Duration.minutes(5),
+        ),
+        threshold: dlqAgeThreshold.toSeconds(),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
 
@@ -178,6 +270,58 @@ export class RelayMonitoring extends Construct {
         datapointsToAlarm: 2,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+      const emf = (metricName: EmfMetricName) =>
+        new cloudwatch.Metric({
+          namespace,
+          metricName,
+          dimensionsMap: { service: lane.serviceName },
+          statistic: 'Sum',
+          period: Duration.minutes(5),
+        });
+      // Messages that keep failing are retried with backoff for ~11 h before SQS dead-letters them; this sees
+      // them while they retry. Blocked FIFO successors count as retried too (they wait for their group).
+      alarm(`${title}RetryRate`, {
+        alarmDescription: `More than ${retryRatePercent}% of the ${lane.lane} lane's messages were retried for 15 minutes (MessagesRetried / MessagesReceived, at least ${RATE_ALARM_MIN_SAMPLES} messages per 5 minutes). See docs/operations.md, "RetryRate".`,
+        metric: new cloudwatch.MathExpression({
+          expression: `IF(received >= ${RATE_ALARM_MIN_SAMPLES}, 100 * retried / received, 0)`,
+          usingMetrics: { received: emf('MessagesReceived'), retried: emf('MessagesRetried') },
+          period: Duration.minutes(5),
+          label: 'retried %',
+        }),
+        threshold: retryRatePercent,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      // A revoked or under-scoped key: the batch loop retries such messages (it is not their fault), so
+      // without this alarm they would only show up ~11 h later in the DLQ.
+      alarm(`${title}PostHogAuthRejected`, {
+        alarmDescription: `PostHog answered the ${lane.lane} lane 401/403: the personal API key in the secret is wrong, revoked or lacks a scope. See docs/operations.md, "PostHogAuthRejected".`,
+        metric: emf('PostHogAuthRejected'),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm(`${title}PostHogServerErrorRate`, {
+        alarmDescription: `More than ${serverErrorRatePercent}% of PostHog's responses to the ${lane.lane} lane were 5xx in 2 of 3 5-minute periods (at least ${RATE_ALARM_MIN_SAMPLES} responses each). See docs/operations.md, "PostHogServerErrorRate".`,
+        metric: new cloudwatch.MathExpression({
+          expression: `IF(responses >= ${RATE_ALARM_MIN_SAMPLES}, 100 * errors / responses, 0)`,
+          usingMetrics: {
+            responses: emf('PostHogResponses'),
+            errors: emf('PostHogServerErrors'),
+          },
+          period: Duration.minutes(5),
+          label: '5xx %',
+        }),
+        threshold: serverErrorRatePercent,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      dlqAgeAlarm(`${title}DeadLetterQueueAge`, lane.deadLetterQueueName, `${title} lane`);
       alarm(`${title}FunctionThrottles`, {
         alarmDescription: `${lane.functionName} was throttled by Lambda: the account or reserved concurrency is exhausted (the event source's maxConcurrency alone never throttles).`,
         metric: lambdaMetric(lane.functionName, 'Throttles', 'Sum'),
@@ -188,11 +332,9 @@ export class RelayMonitoring extends Construct {
       });
     }
     for (const [index, queueName] of (props.extraDeadLetterQueueNames ?? []).entries()) {
-      dlqAlarm(
-        `RoutingDeadLetterQueueNotEmpty${index === 0 ? '' : index + 1}`,
-        queueName,
-        'EventBridge routing',
-      );
+      const suffix = index === 0 ? '' : String(index + 1);
+      dlqAlarm(`RoutingDeadLetterQueueNotEmpty${suffix}`, queueName, 'EventBridge routing');
+      dlqAgeAlarm(`RoutingDeadLetterQueueAge${suffix}`, queueName, 'EventBridge routing');
     }
 
     this.alarms = alarms;
@@ -266,6 +408,14 @@ export class RelayMonitoring extends Construct {
         left: [search('PostHogThrottled', '429')],
         right: [search('PersonsDeleted', 'persons deleted')],
         width: 12,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'PostHog responses, 401/403 (key) and 5xx',
+        left: [search('PostHogResponses', 'responses')],
+        right: [search('PostHogAuthRejected', '401/403'), search('PostHogServerErrors', '5xx')],
+        width: 24,
       }),
     );
     for (const lane of props.lanes) {

@@ -28,6 +28,7 @@ export class PersonsRelayMonitoringStack extends Stack {
       lanes: props.lanes,
       extraDeadLetterQueueNames: props.extraDeadLetterQueueNames ?? [],
       oldestMessageAgeThreshold: Duration.seconds(props.config.oldestMessageAgeAlarmSeconds),
+      deadLetterAgeThreshold: Duration.seconds(props.config.deadLetterAgeAlarmSeconds),
       ...(props.config.alarmEmail === undefined ? {} : { alarmEmail: props.config.alarmEmail }),
     });
   }

@@ -9,19 +9,104 @@ import {
   RemovalPolicy,
   Stack,
   type StackProps,
+  Token,
   Validations,
 } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as pipes from 'aws-cdk-lib/aws-pipes';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { DEFAULT_RETRY_POLICY } from '../../lib/batch/index.ts';
+import {
+  DEFAULT_RETRY_POLICY,
+  LANE_MAX_RECEIVE_COUNT,
+  LANE_QUEUES,
+} from '../../lib/batch/index.ts';
 import { entryPath, type FunctionName } from '../bundling.ts';
 import type { InfraConfig } from '../config.ts';
 import { QueueConsumer } from '../constructs/queue-consumer.ts';
 import { maxConcurrencyFor } from '../rate-budget.ts';
+
+/**
+ * How routed change events get a per-person FIFO group (see `PersonsRelayStack.routeEvents`): one rule per way
+ * a command names its person (mutually exclusive `exists` patterns), each wrapping the event as
+ * `{groupId, event}`; the pipe then takes `$.body.groupId` as the group and `$.body.event` as the message.
+ * Events naming no person share the group `unkeyed`, so the function rejects them with a reason instead of
+ * EventBridge dropping them.
+ */
+export const CHANGES_ROUTING = {
+  groups: [
+    {
+      id: 'ByDistinctId',
+      detail: { distinctId: [{ exists: true }] },
+      groupIdPath: '$.detail.distinctId',
+    },
+    {
+      id: 'ByUuid',
+      detail: { distinctId: [{ exists: false }], uuid: [{ exists: true }] },
+      groupIdPath: '$.detail.uuid',
+    },
+    {
+      id: 'BySurvivor',
+      detail: {
+        distinctId: [{ exists: false }],
+        uuid: [{ exists: false }],
+        survivorDistinctId: [{ exists: true }],
+      },
+      groupIdPath: '$.detail.survivorDistinctId',
+    },
+    {
+      id: 'Unkeyed',
+      detail: {
+        distinctId: [{ exists: false }],
+        uuid: [{ exists: false }],
+        survivorDistinctId: [{ exists: false }],
+      },
+      groupIdPath: undefined,
+    },
+  ],
+  unkeyedGroupId: 'unkeyed',
+  pipeMessageGroupId: '$.body.groupId',
+  pipeMessageDeduplicationId: '$.body.event.id',
+  pipeInputTemplate: '<$.body.event>',
+  /** Sends the pipe may retry (a target error counts one receive) before the routing DLQ. */
+  maxReceiveCount: 5,
+} as const satisfies {
+  groups: readonly {
+    id: string;
+    detail: Record<string, readonly { exists: boolean }[]>;
+    groupIdPath: string | undefined;
+  }[];
+  unkeyedGroupId: string;
+  pipeMessageGroupId: string;
+  pipeMessageDeduplicationId: string;
+  pipeInputTemplate: string;
+  maxReceiveCount: number;
+};
+
+/**
+ * The input transformer of a changes routing rule: `{"groupId": <person id>, "event": <whole event>}`. Written by
+ * hand because `RuleTargetInput.fromObject` would quote `<aws.events.event.json>` (turning the event into a
+ * string) and renders a template without paths as a static `Input`, where the reserved variable is not replaced.
+ * Unquoted variables are inserted as JSON values (strings get their quotes)
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html).
+ */
+export class RoutingEnvelopeInput extends events.RuleTargetInput {
+  public constructor(private readonly groupIdPath: string | undefined) {
+    super();
+  }
+
+  public bind(_rule: events.IRule): events.RuleTargetInputProperties {
+    const groupId =
+      this.groupIdPath === undefined ? JSON.stringify(CHANGES_ROUTING.unkeyedGroupId) : '<groupId>';
+    return {
+      inputTemplate: `{"groupId":${groupId},"event":<aws.events.event.json>}`,
+      ...(this.groupIdPath === undefined ? {} : { inputPathsMap: { groupId: this.groupIdPath } }),
+    };
+  }
+}
 
 /** A lane of the relay. */
 export type LaneName = 'deletions' | 'changes';
@@ -35,27 +120,27 @@ export type LaneName = 'deletions' | 'changes';
  */
 export const RETRY_DESIGN = {
   ...DEFAULT_RETRY_POLICY,
-  maxReceiveCount: 50,
+  maxReceiveCount: LANE_MAX_RECEIVE_COUNT,
 } as const;
 
 /** Fixed per-lane settings (what differs between the lanes, and why). */
 export const LANE_SETTINGS = {
   deletions: {
     functionName: 'apply-deletions',
-    fifo: false,
+    fifo: LANE_QUEUES.deletions.fifo,
     // Large batches coalesce single-id deletes into few bulk_delete calls (≤1000 ids each). 1000 messages
     // fill at least one call; larger batches would not save calls but would risk the timeout when
     // messages carry many ids each.
-    batchSize: 1000,
+    batchSize: LANE_QUEUES.deletions.batchSize,
     // Gather up to 30 s of deletes before invoking: latency is not critical for erasure, call count is.
     maxBatchingWindow: Duration.seconds(30),
     timeout: Duration.seconds(120),
   },
   changes: {
     functionName: 'apply-changes',
-    fifo: true,
+    fifo: LANE_QUEUES.changes.fifo,
     // FIFO event sources take at most 10 records and no batching window.
-    batchSize: 10,
+    batchSize: LANE_QUEUES.changes.batchSize,
     maxBatchingWindow: undefined,
     timeout: Duration.seconds(60),
   },
@@ -160,6 +245,8 @@ export class PersonsRelayStack extends Stack {
           POSTHOG_PROPERTY_WRITES: config.propertyWrites,
           RETRY_BASE_DELAY_SECONDS: String(RETRY_DESIGN.baseDelaySeconds),
           RETRY_MAX_DELAY_SECONDS: String(RETRY_DESIGN.maxDelaySeconds),
+          // The function dead-letters a message failing at its last delivery itself (with its reason).
+          REDRIVE_MAX_RECEIVE_COUNT: String(RETRY_DESIGN.maxReceiveCount),
           SECRET_MAX_AGE_SECONDS: '300',
           // One service per lane: the EMF metrics (dimension `service`) and the logs tell the lanes apart.
           POWERTOOLS_SERVICE_NAME: serviceNameOf(name),
@@ -167,7 +254,14 @@ export class PersonsRelayStack extends Stack {
           POWERTOOLS_LOG_LEVEL: 'INFO',
         },
       });
-      consumer.bindSecret(this.secret);
+      // kms:Decrypt on the imported secret's customer managed key, if any (QueueConsumer.bindSecret).
+      consumer.bindSecret(
+        this.secret,
+        'POSTHOG_SECRET_ID',
+        config.posthogSecretKmsKeyArn === undefined
+          ? {}
+          : { encryptionKeyArn: config.posthogSecretKmsKeyArn },
+      );
       return consumer;
     };
     this.lanes = { deletions: lane('deletions'), changes: lane('changes') };
@@ -195,19 +289,27 @@ export class PersonsRelayStack extends Stack {
     config: InfraConfig,
     removalPolicy: RemovalPolicy,
   ): secretsmanager.ISecret {
+    if (config.posthogSecretArn === undefined && config.posthogSecretKmsKeyArn !== undefined) {
+      throw new Error(
+        'posthogSecretKmsKeyArn needs posthogSecretArn (the created secret uses the AWS managed key)',
+      );
+    }
     if (config.posthogSecretArn !== undefined) {
-      // A complete ARN ends in Secrets Manager's random 6-character suffix; grants are then exact.
-      return /-[A-Za-z0-9]{6}$/.test(config.posthogSecretArn)
-        ? secretsmanager.Secret.fromSecretCompleteArn(
-            this,
-            'PostHogSecret',
-            config.posthogSecretArn,
-          )
-        : secretsmanager.Secret.fromSecretPartialArn(
-            this,
-            'PostHogSecret',
-            config.posthogSecretArn,
+      const arn = config.posthogSecretArn;
+      this.refuseForeignAccount('posthogSecretArn', arn);
+      const keyArn = config.posthogSecretKmsKeyArn;
+      if (keyArn !== undefined) {
+        this.refuseForeignAccount('posthogSecretKmsKeyArn', keyArn);
+        if (accountOfArn(keyArn) !== accountOfArn(arn)) {
+          throw new Error(
+            `posthogSecretKmsKeyArn is in account ${accountOfArn(keyArn)} but the secret in ${accountOfArn(arn)}: both must be in the stack's account`,
           );
+        }
+      }
+      // A complete ARN ends in Secrets Manager's random 6-character suffix; grants are then exact.
+      return secretsmanager.Secret.fromSecretAttributes(this, 'PostHogSecret', {
+        ...(/-[A-Za-z0-9]{6}$/.test(arn) ? { secretCompleteArn: arn } : { secretPartialArn: arn }),
+      });
     }
     // Created with a random placeholder (generated by Secrets Manager at deploy time, never in the template).
     // Put the real JSON with `aws secretsmanager put-secret-value` (README, "Deploy to AWS").
@@ -225,14 +327,46 @@ export class PersonsRelayStack extends Stack {
     return secret as secretsmanager.ISecret;
   }
 
+  /**
+   * Refuses an imported resource in another account than the stack's. The functions would need a resource policy
+   * there and a customer managed key (the AWS managed key cannot be used across accounts), and a typo in an
+   * account id must not silently point the relay at somebody else's credentials. When the stack is
+   * environment-agnostic (no `account` context) the check happens at deploy time instead: the functions' secret
+   * grant carries `aws:ResourceAccount = ${aws:PrincipalAccount}` (see `bindSecret`).
+   */
+  private refuseForeignAccount(key: string, arn: string): void {
+    if (Token.isUnresolved(this.account)) return;
+    const account = accountOfArn(arn);
+    if (account !== this.account) {
+      throw new Error(
+        `${key} is in account ${account}, not in this stack's account ${this.account}: persons-relay reads its secret from its own account only`,
+      );
+    }
+  }
+
   /** Queue policies letting the configured accounts/principals send to both lanes. */
   private allowProducers(config: InfraConfig): void {
     const principals: iam.IPrincipal[] = [
       ...config.producerAccountIds.map((account) => new iam.AccountPrincipal(account)),
       ...config.producerPrincipalArns.map((arn) => new iam.ArnPrincipal(arn)),
     ];
-    if (principals.length === 0) return;
+    const organizations = config.producerOrganizationIds;
     for (const consumer of Object.values(this.lanes)) {
+      if (organizations.length > 0) {
+        // Any principal whose account belongs to one of these organizations: Principal "*" narrowed by the global
+        // condition key aws:PrincipalOrgID (a list is OR), the documented way to grant a whole organization in a
+        // resource policy (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgid).
+        consumer.queue.addToResourcePolicy(
+          new iam.PolicyStatement({
+            sid: 'AllowProducerOrganizations',
+            principals: [new iam.AnyPrincipal()],
+            actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+            resources: [consumer.queue.queueArn],
+            conditions: { StringEquals: { 'aws:PrincipalOrgID': [...organizations] } },
+          }),
+        );
+      }
+      if (principals.length === 0) continue;
       // SendMessage covers SendMessageBatch and FIFO's MessageGroupId/MessageDeduplicationId parameters;
       // GetQueueUrl/GetQueueAttributes let producers resolve the queue by name. With SSE-SQS no KMS grant is
       // needed. The producers' own IAM policies must allow the same actions on these ARNs.
@@ -248,28 +382,52 @@ export class PersonsRelayStack extends Stack {
   }
 
   /**
-   * Rules on `busName` routing each command `detail-type` to its lane. The FIFO changes lane needs a
-   * MessageGroupId per person: EventBridge takes it from the event through a dynamic JSON path in the SQS
-   * target's `MessageGroupId` (`$.detail.distinctId` …). The person is named by different fields per command,
-   * so there is one rule per naming field, with mutually exclusive patterns: distinctId, else uuid, else
-   * survivorDistinctId (merge). Events naming no person go to a fixed group, so the function rejects them with
-   * a reason (DLQ) instead of EventBridge dropping them. Deliveries that still fail (e.g. a group id SQS
-   * refuses) go to a routing DLQ after EventBridge's retries.
+   * Rules on `busName` routing each command `detail-type` to its lane.
+   *
+   * Deletions go straight to the standard deletions queue. Changes need a FIFO `MessageGroupId` per person, and
+   * an EventBridge *rule* target cannot give one: `SqsParameters.MessageGroupId` is a plain string
+   * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_SqsParameters.html), so every routed change
+   * would share one group. EventBridge *Pipes* can: its target parameters accept a dynamic JSON path into the
+   * source event for "all string, non-enum fields" (`$.body.<key>` for an SQS source), replaced at runtime by the
+   * value at that path (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-event-target.html,
+   * "Dynamic path parameters"; `MessageGroupId` is a string field of `PipeTargetSqsQueueParameters`,
+   * https://docs.aws.amazon.com/eventbridge/latest/pipes-reference/API_PipeTargetSqsQueueParameters.html). A
+   * bus is not a pipe source, so changes take two hops:
+   *
+   * 1. Four rules with mutually exclusive patterns (distinctId, else uuid, else survivorDistinctId, else none)
+   *    send `{"groupId": <the person's id>, "event": <the whole event>}` to a standard routing queue, through an
+   *    input transformer (`<aws.events.event.json>` is the full original event, "only as the value of a JSON
+   *    field", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html).
+   * 2. A pipe reads that queue and sends `<$.body.event>` (the original event, so the function parses it as
+   *    before; https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-input-transformation.html) to
+   *    the FIFO queue with `MessageGroupId: $.body.groupId` and `MessageDeduplicationId: $.body.event.id` (an
+   *    event EventBridge delivers twice keeps its id, so SQS drops the copy).
+   *
+   * Failures: EventBridge sends events it cannot deliver to the routing DLQ after its retries; the pipe retries
+   * a message it cannot send (e.g. a group id SQS refuses) "up to the maximum receive count of the source
+   * queue" (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-error-troubleshooting.html), after
+   * which the routing queue's redrive policy moves it to the same routing DLQ.
+   *
+   * Order: neither EventBridge nor a standard queue orders deliveries, so per-person order starts at the FIFO
+   * queue, as it did with the rule target; producers that need strict order send to the FIFO queue themselves.
    */
   private routeEvents(config: InfraConfig, busName: string): sqs.Queue {
     const bus = events.EventBus.fromEventBusName(this, 'Bus', busName);
+    const removalPolicy = RemovalPolicy[config.removalPolicy];
     const routingDlq = new sqs.Queue(this, 'RoutingDeadLetterQueue', {
       queueName: `${this.stackName}-routing-dlq`,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy[config.removalPolicy],
+      removalPolicy,
     });
-    Validations.of(routingDlq).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This queue is itself a dead-letter queue: the EventBridge targets send undeliverable events here (cdk-nag only recognises DLQs named in an SQS redrive policy).',
-    });
+    if (config.changeDetailTypes.length === 0) {
+      Validations.of(routingDlq).acknowledge({
+        id: 'AwsSolutions-SQS3',
+        reason:
+          'This queue is itself a dead-letter queue: the EventBridge targets send undeliverable events here (cdk-nag only recognises DLQs named in an SQS redrive policy, which exists only with the changes routing queue).',
+      });
+    }
     const deadLetterQueue = routingDlq;
     if (config.deletionDetailTypes.length > 0) {
       new events.Rule(this, 'RouteDeletions', {
@@ -280,41 +438,53 @@ export class PersonsRelayStack extends Stack {
       });
     }
     if (config.changeDetailTypes.length > 0) {
-      const absent = [{ exists: false }];
-      const present = [{ exists: true }];
-      const groups: { id: string; detail: Record<string, unknown>; groupId: string }[] = [
-        { id: 'ByDistinctId', detail: { distinctId: present }, groupId: '$.detail.distinctId' },
-        {
-          id: 'ByUuid',
-          detail: { distinctId: absent, uuid: present },
-          groupId: '$.detail.uuid',
-        },
-        {
-          id: 'BySurvivor',
-          detail: { distinctId: absent, uuid: absent, survivorDistinctId: present },
-          groupId: '$.detail.survivorDistinctId',
-        },
-        {
-          id: 'Unkeyed',
-          detail: { distinctId: absent, uuid: absent, survivorDistinctId: absent },
-          groupId: 'unkeyed',
-        },
-      ];
-      for (const group of groups) {
+      const routingQueue = new sqs.Queue(this, 'ChangesRoutingQueue', {
+        queueName: `${this.stackName}-changes-routing`,
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(4),
+        deadLetterQueue: { queue: routingDlq, maxReceiveCount: CHANGES_ROUTING.maxReceiveCount },
+        removalPolicy,
+      });
+      for (const group of CHANGES_ROUTING.groups) {
         new events.Rule(this, `RouteChanges${group.id}`, {
           eventBus: bus,
-          description: `persons-relay: change commands (${group.id}) to the changes lane`,
+          description: `persons-relay: change commands (${group.id}) to the changes routing queue`,
           eventPattern: { detailType: config.changeDetailTypes, detail: group.detail },
           targets: [
-            new targets.SqsQueue(this.lanes.changes.queue, {
-              messageGroupId: group.groupId.startsWith('$')
-                ? events.EventField.fromPath(group.groupId)
-                : group.groupId,
+            new targets.SqsQueue(routingQueue, {
+              message: new RoutingEnvelopeInput(group.groupIdPath),
               deadLetterQueue,
             }),
           ],
         });
       }
+      const pipeRole = new iam.Role(this, 'ChangesPipeRole', {
+        assumedBy: new iam.ServicePrincipal('pipes.amazonaws.com', {
+          conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+        }),
+        description:
+          'persons-relay: the pipe from the changes routing queue to the FIFO changes lane',
+      });
+      routingQueue.grantConsumeMessages(pipeRole);
+      this.lanes.changes.queue.grantSendMessages(pipeRole);
+      const pipe = new pipes.CfnPipe(this, 'ChangesPipe', {
+        name: `${this.stackName}-changes-routing`,
+        description: 'persons-relay: routed change commands to the FIFO lane, one group per person',
+        roleArn: pipeRole.roleArn,
+        source: routingQueue.queueArn,
+        sourceParameters: { sqsQueueParameters: { batchSize: 10 } },
+        target: this.lanes.changes.queue.queueArn,
+        targetParameters: {
+          inputTemplate: CHANGES_ROUTING.pipeInputTemplate,
+          sqsQueueParameters: {
+            messageGroupId: CHANGES_ROUTING.pipeMessageGroupId,
+            messageDeduplicationId: CHANGES_ROUTING.pipeMessageDeduplicationId,
+          },
+        },
+      });
+      // The role's policy must exist before the pipe starts polling.
+      pipe.node.addDependency(pipeRole);
     }
     return routingDlq;
   }
@@ -343,4 +513,9 @@ export class PersonsRelayStack extends Stack {
     );
     output('PostHogSecretArn', this.secret.secretArn, 'Put {"personalApiKey","projectToken"} here');
   }
+}
+
+/** The account id field of an ARN (`arn:partition:service:region:account:…`). */
+function accountOfArn(arn: string): string {
+  return arn.split(':')[4] ?? '';
 }

@@ -1,3 +1,4 @@
+export { FIFO_QUEUE_ATTRIBUTES, LANE_MAX_RECEIVE_COUNT, LANE_QUEUES } from './lane-queues.ts';
 export {
   BATCH_RETRY_CODES,
   type BatchLoopDeps,
@@ -5,6 +6,7 @@ export {
   createBatchHandler,
   type LambdaContextLike,
   type MessageResult,
+  RETRIES_EXHAUSTED,
   WRONG_LANE,
 } from './process-batch.ts';
 export { type DeadLetter, type QueueOps, sqsQueueOps, type VisibilityChange } from './queue-ops.ts';

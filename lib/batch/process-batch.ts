@@ -26,6 +26,13 @@ export interface BatchLoopDeps {
   /** Time kept back from the Lambda timeout for the DLQ sends and visibility changes at the end. */
   readonly safetyMarginMs: number;
   readonly propertyWrites?: 'update_property' | 'capture';
+  /**
+   * The source queue's redrive `maxReceiveCount`. A message that fails on its own at its last delivery (receive
+   * count ≥ this) is dead-lettered by the handler with its reason, instead of being returned for SQS to move on
+   * the next receive. On FIFO this is what keeps blocked successors out of the DLQ (see `exhaustRetries`).
+   * @default no handler-side limit
+   */
+  readonly maxReceiveCount?: number;
   readonly logger: RelayLogger;
   readonly metrics: RelayMetrics;
   readonly now?: () => number;
@@ -68,6 +75,9 @@ export const BATCH_RETRY_CODES = {
   /** PostHog refused our credentials (401/403): a configuration problem, not the message's. */
   postHogAuth: 'posthog_auth',
 } as const;
+
+/** Rejection code of a message that failed on its own at its last delivery (receive count = maxReceiveCount). */
+export const RETRIES_EXHAUSTED = 'retries_exhausted';
 
 /**
  * Rejections that say nothing about the message: a wrong, revoked or under-scoped key. Dead-lettering would
@@ -184,7 +194,9 @@ export function createBatchHandler(
       }
     }
 
-    // 3. FIFO: once a message of a group will be retried, the later ones of that group must wait too.
+    // 3. A message failing on its own at its last delivery is dead-lettered now, with its reason. Then, FIFO:
+    //    once a message of a group will be retried, the later ones of that group must wait too.
+    if (deps.maxReceiveCount !== undefined) exhaustRetries(records, outcomes, deps.maxReceiveCount);
     const blockedBy = fifo ? blockFailedGroups(records, outcomes) : new Map<string, string>();
 
     // 4. Dead-letter the rejected ones, then delay the retried ones.
@@ -308,6 +320,40 @@ export function createBatchHandler(
       results,
     };
   };
+}
+
+/**
+ * Dead-letters (as `rejected`, code {@link RETRIES_EXHAUSTED}) every message that failed on its own and was
+ * delivered for the last time: SQS would move it to the DLQ on its next receive anyway ("When the ReceiveCount
+ * for a message exceeds the maxReceiveCount for a queue, Amazon SQS moves the message to a dead-letter queue",
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html), but
+ * without a reason, and, on FIFO, only after returning the whole group as failures once more.
+ *
+ * Why this keeps blocked FIFO successors out of the DLQ: SQS never delivers a message of a group while an earlier
+ * one is in flight, and AWS returns as many messages of one group per receive as it can, so a successor is only
+ * ever received together with its predecessor and its receive count never exceeds the predecessor's. A successor
+ * that is returned only because it is blocked therefore reaches its last delivery no earlier than the message
+ * blocking it; at that delivery the blocker is dead-lettered here, which unblocks the group in the same batch
+ * (a rejected message does not block), so the successor is applied or fails on its own merits. A successor is
+ * never dead-lettered for its predecessor's failures. (Its own retries after a long-failing predecessor may be
+ * few: the receive count is shared and SQS cannot reset it without re-sending, which would break the order.)
+ */
+function exhaustRetries(
+  records: readonly SQSRecord[],
+  outcomes: Map<string, Working>,
+  maxReceiveCount: number,
+): void {
+  for (const record of records) {
+    const outcome = outcomes.get(record.messageId);
+    if (outcome?.status !== 'retry') continue;
+    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
+    if (receiveCount < maxReceiveCount) continue;
+    outcomes.set(record.messageId, {
+      status: 'rejected',
+      code: RETRIES_EXHAUSTED,
+      reason: `failed at each of its ${receiveCount} deliveries; last: ${outcome.code}: ${outcome.reason}`,
+    });
+  }
 }
 
 /**

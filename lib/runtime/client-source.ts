@@ -9,7 +9,8 @@ import type { PostHogSecret } from './secrets.ts';
  *
  * The client holds the rate limiter's state, so it is kept across invocations of a warm function and only
  * rebuilt when the secret's value changes (a rotated key). Every response is counted in the
- * `PostHogCalls` metric (dimensions `endpoint`, `status`), 429s also in `PostHogThrottled`, and persons
+ * `PostHogCalls` metric (dimensions `endpoint`, `status`) and in `PostHogResponses`, 429s also in
+ * `PostHogThrottled`, 401/403 in `PostHogAuthRejected`, 5xx in `PostHogServerErrors`, and persons
  * deleted by `bulk_delete` in `PersonsDeleted`.
  */
 export function createClientSource(options: {
@@ -40,6 +41,13 @@ export function createClientSource(options: {
       onResponse: ({ endpoint, status }) => {
         options.metrics.count(METRIC_NAMES.postHogCalls, 1, { endpoint, status: String(status) });
         if (status === 429) options.metrics.count(METRIC_NAMES.throttled, 1);
+        // Service-only counters, so that alarms can name one metric per lane: CloudWatch alarms need exact
+        // dimension values, and PostHogCalls' `endpoint` has many.
+        options.metrics.count(METRIC_NAMES.postHogResponses, 1);
+        if (status === 401 || status === 403) {
+          options.metrics.count(METRIC_NAMES.postHogAuthRejected, 1);
+        }
+        if (status >= 500) options.metrics.count(METRIC_NAMES.postHogServerErrors, 1);
       },
     };
     const client = instrumentDeletes(new PostHogClient(clientOptions), options.metrics);

@@ -9,6 +9,12 @@ export const METRIC_NAMES = {
   postHogCalls: 'PostHogCalls',
   throttled: 'PostHogThrottled',
   personsDeleted: 'PersonsDeleted',
+  /** Every PostHog HTTP response (the denominator of the 5xx rate alarm). */
+  postHogResponses: 'PostHogResponses',
+  /** PostHog answered 401 or 403: the key is wrong, revoked or lacks a scope. */
+  postHogAuthRejected: 'PostHogAuthRejected',
+  /** PostHog answered 5xx. */
+  postHogServerErrors: 'PostHogServerErrors',
 } as const;
 
 /** One of {@link METRIC_NAMES}. */

@@ -79,6 +79,9 @@ export function createRelayHandler(
     },
     safetyMarginMs: config.retry.deadlineSafetyMarginMs,
     propertyWrites: config.posthog.propertyWrites,
+    ...(config.retry.maxReceiveCount === undefined
+      ? {}
+      : { maxReceiveCount: config.retry.maxReceiveCount }),
     logger,
     metrics,
     ...(overrides.now === undefined ? {} : { now: overrides.now }),

@@ -1,4 +1,5 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { LANE_MAX_RECEIVE_COUNT, LANE_QUEUES } from '../../lib/batch/lane-queues.ts';
 import { LOCAL_CREDENTIALS, type LocalSqs, type QueuePair, startLocalSqs } from '../sqs/index.ts';
 import {
   type EventSource,
@@ -87,13 +88,18 @@ export const LOCAL_SECRET_ID = 'persons-relay/posthog';
 const DEFAULTS: Record<'deletions' | 'changes', LaneSettings> = {
   // Standard queue: big batches gathered over a window, so the planner can coalesce deletes.
   deletions: {
-    batchSize: 1000,
+    batchSize: LANE_QUEUES.deletions.batchSize,
     maximumBatchingWindowMs: 500,
     concurrency: 2,
     functionTimeoutMs: 20_000,
   },
   // FIFO: Lambda allows at most 10 per batch and no batching window.
-  changes: { batchSize: 10, maximumBatchingWindowMs: 0, concurrency: 2, functionTimeoutMs: 20_000 },
+  changes: {
+    batchSize: LANE_QUEUES.changes.batchSize,
+    maximumBatchingWindowMs: 0,
+    concurrency: 2,
+    functionTimeoutMs: 20_000,
+  },
 };
 
 /**
@@ -106,7 +112,7 @@ const DEFAULTS: Record<'deletions' | 'changes', LaneSettings> = {
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const sqs = await startLocalSqs({
     ...(options.sqsPort === undefined ? {} : { port: options.sqsPort }),
-    maxReceiveCount: options.maxReceiveCount ?? 50,
+    maxReceiveCount: options.maxReceiveCount ?? LANE_MAX_RECEIVE_COUNT,
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
   });
   const secrets = await startSecretsManagerStub({
@@ -131,6 +137,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     POSTHOG_RATE_INSTANCES: String(settings[lane].concurrency),
     QUEUE_URL: queue.url,
     DLQ_URL: queue.dlqUrl,
+    // As deployed: the function dead-letters a message failing at its last delivery itself.
+    REDRIVE_MAX_RECEIVE_COUNT: String(queue.maxReceiveCount),
     POWERTOOLS_SERVICE_NAME: `persons-relay-${lane}`,
     POWERTOOLS_METRICS_NAMESPACE: 'PersonsRelay',
     POWERTOOLS_LOG_LEVEL: 'INFO',

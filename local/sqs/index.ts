@@ -1,4 +1,6 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { FIFO_QUEUE_ATTRIBUTES, LANE_MAX_RECEIVE_COUNT } from '../../lib/batch/lane-queues.ts';
+import { installAwsFifoReceive } from './aws-fifo-receive.ts';
 
 /** Region and fake credentials of the local stack; nothing here is a real AWS credential. */
 export const LOCAL_REGION = 'us-east-1';
@@ -39,8 +41,8 @@ export interface LaneQueueOptions {
 /**
  * Creates both lanes on any SQS endpoint (fauxqs locally; it would work on real SQS too):
  * - deletions: standard queue + standard DLQ;
- * - changes: FIFO queue with content-based deduplication **off** (producers set a deduplication id, the
- *   command id) and per-group high throughput, plus a FIFO DLQ (a FIFO queue's DLQ must be FIFO).
+ * - changes: FIFO queue with the deployed attributes (`FIFO_QUEUE_ATTRIBUTES`: content-based deduplication on,
+ *   per-group high throughput), plus a FIFO DLQ (a FIFO queue's DLQ must be FIFO).
  * Each source queue has a redrive policy to its DLQ; DLQs keep messages 14 days, longer than the source's 4.
  */
 export async function createLaneQueues(
@@ -48,7 +50,7 @@ export async function createLaneQueues(
   options: LaneQueueOptions = {},
 ): Promise<LaneQueues> {
   const prefix = options.prefix ?? 'persons-relay';
-  const maxReceiveCount = options.maxReceiveCount ?? 50;
+  const maxReceiveCount = options.maxReceiveCount ?? LANE_MAX_RECEIVE_COUNT;
   const visibility = String(options.visibilityTimeoutSeconds ?? 30);
 
   const create = async (name: string, attributes: Record<string, string>) => {
@@ -66,14 +68,8 @@ export async function createLaneQueues(
 
   const pair = async (lane: string, fifo: boolean): Promise<QueuePair> => {
     const suffix = fifo ? '.fifo' : '';
-    const fifoAttributes: Record<string, string> = fifo
-      ? {
-          FifoQueue: 'true',
-          ContentBasedDeduplication: 'false',
-          DeduplicationScope: 'messageGroup',
-          FifoThroughputLimit: 'perMessageGroupId',
-        }
-      : {};
+    // The same FIFO attributes as the CDK stack (lib/batch/lane-queues.ts), content-based deduplication included.
+    const fifoAttributes: Record<string, string> = fifo ? { ...FIFO_QUEUE_ATTRIBUTES } : {};
     const dlqName = `${prefix}-${lane}-dlq${suffix}`;
     const name = `${prefix}-${lane}${suffix}`;
     const dlq = await create(dlqName, {
@@ -135,6 +131,8 @@ export async function startLocalSqs(
 ): Promise<LocalSqs> {
   // Loaded on first use: fauxqs brings fastify, which the CLI's SQS commands (send, dlq) never need.
   const { startFauxqs } = await import('fauxqs');
+  // FIFO receives as on AWS: several messages of one group per receive (see aws-fifo-receive.ts).
+  await installAwsFifoReceive();
   const server = await startFauxqs({ port: options.port ?? 0, logger: false });
   const endpoint = `http://127.0.0.1:${server.port}`;
   const client = createLocalSqsClient(endpoint);

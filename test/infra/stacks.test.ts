@@ -2,6 +2,7 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { EMF_DIMENSIONS } from '../../infra/constructs/relay-monitoring.ts';
 import { RETRY_DESIGN, serviceNameOf } from '../../infra/stacks/persons-relay-stack.ts';
+import { FIFO_QUEUE_ATTRIBUTES } from '../../lib/batch/index.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { METRIC_NAMES, PowertoolsRelayMetrics } from '../../lib/runtime/metrics.ts';
 import {
@@ -72,7 +73,13 @@ describe.each(Object.entries(fixtures))('queues (%s config)', (_name, fixture) =
   });
 
   it('gives every source queue a DLQ with maxReceiveCount from the retry design, longer DLQ retention and a redrive-allow policy back to the source', () => {
-    const sources = Object.entries(queues).filter(([, q]) => props<QueueProps>(q).RedrivePolicy);
+    // The lanes' queues (the EventBridge Pipes routing queue has its own test in routing.test.ts).
+    const routing = Object.entries(queues).filter(([, q]) =>
+      props<QueueProps>(q).QueueName?.endsWith('-changes-routing'),
+    );
+    const sources = Object.entries(queues).filter(
+      ([id, q]) => props<QueueProps>(q).RedrivePolicy && !routing.some(([r]) => r === id),
+    );
     expect(sources).toHaveLength(2);
     for (const [, source] of sources) {
       const s = props<QueueProps>(source);
@@ -101,7 +108,8 @@ describe.each(Object.entries(fixtures))('queues (%s config)', (_name, fixture) =
     );
     for (const id of Object.keys(queues)) {
       const isSource = sources.some(([sourceId]) => sourceId === id);
-      expect(isSource || dlqIds.has(id) || targetDlqIds.has(id), id).toBe(true);
+      const isRouting = routing.some(([routingId]) => routingId === id);
+      expect(isSource || isRouting || dlqIds.has(id) || targetDlqIds.has(id), id).toBe(true);
     }
   });
 
@@ -129,6 +137,13 @@ describe('lanes', () => {
       QueueName: 'PersonsRelay-changes.fifo',
       FifoQueue: true,
       ContentBasedDeduplication: true,
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
+    });
+    // The local stack creates its FIFO queue from the same definition (test/local/runner/fifo-as-aws.test.ts).
+    expect(FIFO_QUEUE_ATTRIBUTES).toEqual({
+      FifoQueue: 'true',
+      ContentBasedDeduplication: 'true',
       DeduplicationScope: 'messageGroup',
       FifoThroughputLimit: 'perMessageGroupId',
     });
@@ -205,6 +220,7 @@ describe('lanes', () => {
             SECRET_MAX_AGE_SECONDS: '300',
             RETRY_BASE_DELAY_SECONDS: String(RETRY_DESIGN.baseDelaySeconds),
             RETRY_MAX_DELAY_SECONDS: String(RETRY_DESIGN.maxDelaySeconds),
+            REDRIVE_MAX_RECEIVE_COUNT: String(RETRY_DESIGN.maxReceiveCount),
             POWERTOOLS_SERVICE_NAME: `persons-relay-${lane}`,
             POWERTOOLS_METRICS_NAMESPACE: 'PersonsRelay',
             POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -270,13 +286,16 @@ describe('IAM', () => {
     Action: string | string[];
     Resource: unknown;
   }
+  // The functions' policies (the EventBridge Pipes role has its own test in routing.test.ts).
   const statementsOf = (fixture: RelayFixture) =>
-    Object.entries(resourcesOf(fixture.core, 'AWS::IAM::Policy')).map(([id, policy]) => ({
-      id,
-      roles: props<{ Roles: unknown[] }>(policy).Roles.map(refId),
-      statements: props<{ PolicyDocument: { Statement: Statement[] } }>(policy).PolicyDocument
-        .Statement,
-    }));
+    Object.entries(resourcesOf(fixture.core, 'AWS::IAM::Policy'))
+      .filter(([id]) => !id.startsWith('ChangesPipeRole'))
+      .map(([id, policy]) => ({
+        id,
+        roles: props<{ Roles: unknown[] }>(policy).Roles.map(refId),
+        statements: props<{ PolicyDocument: { Statement: Statement[] } }>(policy).PolicyDocument
+          .Statement,
+      }));
   const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 
   it('grants each function exactly: logs on its log group, X-Ray, consume on its queue, send on its DLQ, read on the secret', () => {
@@ -462,65 +481,6 @@ describe('producers and routing', () => {
     }
   });
 
-  interface RulePattern {
-    'detail-type': string[];
-    detail?: Record<string, { exists: boolean }[]>;
-  }
-  const rules = Object.values(resourcesOf(core, 'AWS::Events::Rule')).map((rule) =>
-    props<{
-      EventBusName: string;
-      EventPattern: RulePattern;
-      Targets: { Arn: unknown; SqsParameters?: { MessageGroupId: string } }[];
-    }>(rule),
-  );
-  const matches = (pattern: RulePattern, event: { 'detail-type': string; detail: object }) =>
-    pattern['detail-type'].includes(event['detail-type']) &&
-    Object.entries(pattern.detail ?? {}).every(
-      ([field, [condition]]) => field in event.detail === condition?.exists,
-    );
-
-  it('routes deletions to the standard queue and changes to the FIFO queue with a per-person group id from the event', () => {
-    expect(rules.every((r) => r.EventBusName === 'crm-events')).toBe(true);
-    const groupIds = rules.flatMap((r) => r.Targets.map((t) => t.SqsParameters?.MessageGroupId));
-    expect(groupIds.sort()).toEqual(
-      [
-        undefined,
-        '$.detail.distinctId',
-        '$.detail.uuid',
-        '$.detail.survivorDistinctId',
-        'unkeyed',
-      ].sort(),
-    );
-    const cases = [
-      { 'detail-type': 'person.split', detail: { distinctId: 'a', mainDistinctId: 'a' } },
-      { 'detail-type': 'person.properties.update', detail: { uuid: 'u', set: {} } },
-      {
-        'detail-type': 'person.merge',
-        detail: { survivorDistinctId: 's', mergedDistinctIds: ['m'] },
-      },
-      { 'detail-type': 'person.properties.update', detail: { distinctId: 'a', uuid: 'u' } },
-      { 'detail-type': 'person.split', detail: {} },
-    ];
-    const expected = [
-      '$.detail.distinctId',
-      '$.detail.uuid',
-      '$.detail.survivorDistinctId',
-      '$.detail.distinctId',
-      'unkeyed',
-    ];
-    cases.forEach((event, index) => {
-      const matching = rules.filter((r) => matches(r.EventPattern, event));
-      // Exactly one rule per event: never dropped, never delivered twice.
-      expect(matching, JSON.stringify(event)).toHaveLength(1);
-      expect(matching[0]?.Targets[0]?.SqsParameters?.MessageGroupId).toBe(expected[index]);
-    });
-    const deletes = rules.filter((r) =>
-      matches(r.EventPattern, { 'detail-type': 'persons.delete', detail: { distinctIds: ['a'] } }),
-    );
-    expect(deletes).toHaveLength(1);
-    expect(deletes[0]?.Targets[0]?.SqsParameters).toBeUndefined();
-  });
-
   it('creates no rules without an event bus', () => {
     bare.core.resourceCountIs('AWS::Events::Rule', 0);
   });
@@ -569,7 +529,11 @@ describe('alarms and dashboard', () => {
 
   it('alarms on the age of the oldest message at the configured threshold (default 1 hour)', () => {
     const age = (fixture: RelayFixture) =>
-      alarms(fixture).filter((a) => a.MetricName === 'ApproximateAgeOfOldestMessage');
+      alarms(fixture).filter(
+        (a) =>
+          a.MetricName === 'ApproximateAgeOfOldestMessage' &&
+          !a.Dimensions?.[0]?.Value.includes('dlq'),
+      );
     expect(age(full).map((a) => a.Threshold)).toEqual([1800, 1800]);
     expect(age(bare).map((a) => a.Threshold)).toEqual([3600, 3600]);
     for (const alarm of age(full)) {
@@ -623,7 +587,9 @@ describe('alarms and dashboard', () => {
   it('sends every alarm and its recovery to the SNS topic, with the email subscription only when configured', () => {
     const topicId = Object.keys(resourcesOf(full.monitoring, 'AWS::SNS::Topic'))[0];
     const all = alarms(full);
-    expect(all).toHaveLength(3 + 2 * 4);
+    // Per DLQ (2 lanes + routing): not empty, age. Per lane: oldest message, errors, throttles, PostHog 429,
+    // retry rate, PostHog 401/403, PostHog 5xx rate.
+    expect(all).toHaveLength(3 * 2 + 2 * 7);
     for (const alarm of all) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId }]);
