@@ -147,7 +147,8 @@ export function formatReport(r: PipelineReport): string {
       ['endpoint', 'status', 'calls'],
       calls.map(([key, value]) => {
         const [endpoint = key, status = ''] = key.split(' ');
-        return [endpoint, Number(status) || status, value];
+        // status 0: no response (a timeout or a connection error)
+        return [endpoint, Number.isNaN(Number(status)) ? status : Number(status), value];
       }),
       '  ',
     ),

@@ -16,9 +16,10 @@ describe('npm start', () => {
 
     // Assess (a failed run exits non-zero and rejects above)
     expect(stdout).toContain('persons-relay: local pipeline against PostHog emulator');
-    // command type, messages, applied, rejected, waiting for retry, retried at least once
-    expect(stdout).toMatch(/persons\.delete\s+16\s+16\s+0\s+0\s+0/);
-    expect(stdout).toMatch(/\(invalid message\)\s+6\s+0\s+6\s+0\s+0/);
+    // command type, messages, applied, rejected, waiting for retry (then "retried at least once", which a slow
+    // machine can push above 0 through invocation timeouts)
+    expect(stdout).toMatch(/persons\.delete\s+16\s+16\s+0\s+0\s/);
+    expect(stdout).toMatch(/\(invalid message\)\s+6\s+0\s+6\s+0\s/);
     expect(stdout).toContain('429 responses: 0 (emulator request log: 0)');
     expect(stdout).toMatch(
       /calls made (\d+) · calls planned \1 · lower bound \d+ · one message at a time \d+/,
