@@ -54,6 +54,8 @@ function toHttpApiEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEven
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
+  // API Gateway terminates TLS and says so in x-forwarded-proto; this server is plain HTTP on loopback.
+  headers['x-forwarded-proto'] ??= 'http';
   const method = req.method ?? 'GET';
   const now = new Date();
   return {
