@@ -10,10 +10,11 @@ import { signWebhook } from './sign.ts';
 export const SAMPLES_DIR = path.resolve(import.meta.dirname, '..', '..', 'examples', 'webhooks');
 
 /** One sample delivery per webhook provider. */
-export const SAMPLE_WEBHOOKS: readonly { provider: WebhookProvider; file: string }[] = [
+export const SAMPLE_WEBHOOKS: readonly { provider: WebhookProvider; file: string; messageId?: string }[] = [
   { provider: 'stripe', file: 'stripe-customer-deleted.json' },
   { provider: 'hubspot', file: 'hubspot-contact-events.json' },
-  { provider: 'clerk', file: 'clerk-user-deleted.json' },
+  // Clerk's body has no event id; Svix sends it as the `svix-id` header (fixed here, so runs compare).
+  { provider: 'clerk', file: 'clerk-user-deleted.json', messageId: 'msg_2Lh9KRb0pzN4hDE5CRu7WTkrjKa' },
   { provider: 'auth0', file: 'auth0-log-stream.json' },
   { provider: 'okta', file: 'okta-event-hook.json' },
 ];
@@ -88,10 +89,11 @@ export async function postSampleWebhooks(
   options: { nowMs?: number } = {},
 ): Promise<WebhookRow[]> {
   const rows: WebhookRow[] = [];
-  for (const { provider, file } of SAMPLE_WEBHOOKS) {
+  for (const { provider, file, messageId } of SAMPLE_WEBHOOKS) {
     const body = await readFile(path.join(SAMPLES_DIR, file), 'utf8');
     const signed = await signWebhook(provider, body, LOCAL_WEBHOOK_SECRETS[provider], {
       url: `${ingressUrl}/webhooks/${provider}`,
+      ...(messageId === undefined ? {} : { messageId }),
       ...(options.nowMs === undefined ? {} : { nowMs: options.nowMs }),
     });
     const response = await fetch(signed.url, {
