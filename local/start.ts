@@ -8,6 +8,7 @@ import { formatReport, type PipelineReport } from './runner/report.ts';
 import { type PostHogTarget, startLocalStack } from './runner/stack.ts';
 import { listDeadLetters } from './sqs/dlq.ts';
 import { sendCommandLines } from './sqs/send-commands.ts';
+import { formatWebhookReport, runSampleWebhooks } from './webhooks/run.ts';
 
 // `npm start`: the whole pipeline on this machine. fauxqs + the PostHog emulator (demo seed, time scaled) +
 // both bundled handlers under the Lambda-like runner; sends examples/events.ndjson, waits until the queues
@@ -78,6 +79,11 @@ try {
     elapsedMs: Date.now() - started,
   };
   process.stdout.write(formatReport(report));
+  // Signed sample webhooks of every provider through the local ingress (emulator only: the samples delete persons).
+  if (emulator) {
+    const webhooks = await runSampleWebhooks(stack, emulator);
+    process.stdout.write(formatWebhookReport(webhooks, emulator.state.persons.length));
+  }
 } catch (error) {
   exitCode = 1;
   process.stderr.write(

@@ -5,6 +5,7 @@ import { registerDlqCommands } from './dlq.ts';
 import { registerEmulatorCommands } from './emulator.ts';
 import { registerPlanCommands } from './plan.ts';
 import { registerSendCommands } from './send.ts';
+import { registerWebhookCommands } from './webhook.ts';
 
 /**
  * The `persons-relay` command line. Each area registers its own sub-commands from its own module,
@@ -20,5 +21,6 @@ registerPlanCommands(program);
 registerDevCommands(program);
 registerSendCommands(program);
 registerDlqCommands(program);
+registerWebhookCommands(program);
 
 await program.parseAsync(process.argv);

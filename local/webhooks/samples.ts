@@ -3,6 +3,7 @@ import path from 'node:path';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { WebhookProvider } from '../../lib/adapters/index.ts';
 import { envSuffix } from '../../lib/ingress/index.ts';
+import { parseMessage } from '../../lib/messages/index.ts';
 import type { SeedPerson } from '../posthog-emulator/index.ts';
 import { signWebhook } from './sign.ts';
 
@@ -10,11 +11,19 @@ import { signWebhook } from './sign.ts';
 export const SAMPLES_DIR = path.resolve(import.meta.dirname, '..', '..', 'examples', 'webhooks');
 
 /** One sample delivery per webhook provider. */
-export const SAMPLE_WEBHOOKS: readonly { provider: WebhookProvider; file: string; messageId?: string }[] = [
+export const SAMPLE_WEBHOOKS: readonly {
+  provider: WebhookProvider;
+  file: string;
+  messageId?: string;
+}[] = [
   { provider: 'stripe', file: 'stripe-customer-deleted.json' },
   { provider: 'hubspot', file: 'hubspot-contact-events.json' },
   // Clerk's body has no event id; Svix sends it as the `svix-id` header (fixed here, so runs compare).
-  { provider: 'clerk', file: 'clerk-user-deleted.json', messageId: 'msg_2Lh9KRb0pzN4hDE5CRu7WTkrjKa' },
+  {
+    provider: 'clerk',
+    file: 'clerk-user-deleted.json',
+    messageId: 'msg_2Lh9KRb0pzN4hDE5CRu7WTkrjKa',
+  },
   { provider: 'auth0', file: 'auth0-log-stream.json' },
   { provider: 'okta', file: 'okta-event-hook.json' },
 ];
@@ -81,6 +90,8 @@ export interface WebhookRow {
   readonly ignored: number;
   /** The refusal code of a 4xx/5xx. */
   readonly error?: string;
+  /** The command ids, when known at send time (the Salesforce samples, mapped by the consumers' parser). */
+  readonly commandIds?: readonly string[];
 }
 
 /** Signs every sample with the local secrets and posts it to the ingress at `ingressUrl`. */
@@ -145,7 +156,15 @@ export async function sendSalesforceSamples(
           })
         : new SendMessageCommand({ QueueUrl: queues.deletionsQueueUrl, MessageBody: body }),
     );
-    rows.push({ provider: 'salesforce', file, status: 0, commands: 1, ignored: 0 });
+    const parsed = parseMessage(body);
+    rows.push({
+      provider: 'salesforce',
+      file,
+      status: 0,
+      commands: 1,
+      ignored: 0,
+      commandIds: parsed.ok ? [parsed.command.id] : [],
+    });
   }
   return rows;
 }

@@ -65,16 +65,18 @@ describe('webhook ingress in the core stack', () => {
     const ingress = Object.values(resourcesOf(t, 'AWS::Lambda::Function')).find((fn) =>
       String(fn.Properties?.['FunctionName']).endsWith('-ingress'),
     );
-    const env = (ingress?.Properties?.['Environment'] as { Variables: Record<string, unknown> })
-      .Variables;
+    const env = (ingress?.Properties ?? {})['Environment'] as {
+      Variables: Record<string, unknown>;
+    };
+    expect(env).toBeDefined();
     for (const provider of ['STRIPE', 'HUBSPOT', 'CLERK', 'AUTH0', 'OKTA']) {
-      const secretId = refId(env[`WEBHOOK_SECRET_${provider}`]);
+      const secretId = refId(env.Variables[`WEBHOOK_SECRET_${provider}`]);
       expect(webhookSecrets.map(([id]) => id)).toContain(secretId);
     }
-    expect(env['WEBHOOK_DISTINCT_ID_FIELDS_STRIPE']).toBe('metadata.uid,id');
-    expect(env['WEBHOOK_DISTINCT_ID_PREFIX_HUBSPOT']).toBe('hubspot-');
-    expect(refId(env['DELETIONS_QUEUE_URL'])).toMatch(/^deletionsQueue/);
-    expect(refId(env['CHANGES_QUEUE_URL'])).toMatch(/^changesQueue/);
+    expect(env.Variables['WEBHOOK_DISTINCT_ID_FIELDS_STRIPE']).toBe('metadata.uid,id');
+    expect(env.Variables['WEBHOOK_DISTINCT_ID_PREFIX_HUBSPOT']).toBe('hubspot-');
+    expect(refId(env.Variables['DELETIONS_QUEUE_URL'])).toMatch(/^deletionsQueue/);
+    expect(refId(env.Variables['CHANGES_QUEUE_URL'])).toMatch(/^changesQueue/);
     expect(ingress?.Properties?.['Runtime']).toBe('nodejs22.x');
   });
 
@@ -86,7 +88,7 @@ describe('webhook ingress in the core stack', () => {
     const statements = policies.flatMap(
       ([, policy]) =>
         (
-          policy.Properties?.['PolicyDocument'] as {
+          (policy.Properties ?? {})['PolicyDocument'] as {
             Statement: { Action: unknown; Resource: unknown }[];
           }
         ).Statement,
@@ -128,7 +130,7 @@ describe('webhook ingress in the core stack', () => {
     expect(rules).toHaveLength(2);
     const byTarget = (queue: RegExp) =>
       rules.find((rule) =>
-        (rule.Properties?.['Targets'] as { Arn: unknown }[]).some((target) =>
+        (((rule.Properties ?? {})['Targets'] ?? []) as { Arn: unknown }[]).some((target) =>
           queue.test(refId(target.Arn) ?? ''),
         ),
       );
@@ -144,11 +146,15 @@ describe('webhook ingress in the core stack', () => {
       },
     });
     expect(
-      (merges?.Properties?.['EventPattern'] as { detail: { payload: { MasterRecordId: unknown } } })
-        .detail.payload.MasterRecordId,
+      (
+        (merges?.Properties ?? {})['EventPattern'] as {
+          detail: { payload: { MasterRecordId: unknown } };
+        }
+      ).detail.payload.MasterRecordId,
     ).toEqual([{ exists: true }]);
     expect(
-      (merges?.Properties?.['Targets'] as { SqsParameters?: unknown }[])[0]?.SqsParameters,
+      (((merges?.Properties ?? {})['Targets'] ?? []) as { SqsParameters?: unknown }[])[0]
+        ?.SqsParameters,
     ).toEqual({
       MessageGroupId: '$.detail.payload.MasterRecordId',
     });

@@ -28,7 +28,12 @@ afterAll(async () => {
 });
 
 const quiet = {
-  logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+  logger: {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: () => undefined,
+    error: () => undefined,
+  },
   metrics: { count: () => undefined, flush: () => undefined },
 };
 
@@ -92,7 +97,10 @@ describe('webhooks end to end: signed deliveries → ingress → queues → func
         'stripe-evt_1NG8Du2eZvKYlo2CUI79vXWy',
       ]);
       expect(personsState(run.pipeline.emulator)).toEqual([
-        { distinctIds: ['0035f00000QJ8a9AAD', '0035f00000QJ8b2AAD'], properties: { crm: 'salesforce' } },
+        {
+          distinctIds: ['0035f00000QJ8a9AAD', '0035f00000QJ8b2AAD'],
+          properties: { crm: 'salesforce' },
+        },
         {
           distinctIds: ['1246965', '1246970'],
           properties: { email: 'old-contact@example.com', lifecyclestage: 'customer' },
@@ -105,7 +113,9 @@ describe('webhooks end to end: signed deliveries → ingress → queues → func
 });
 
 /** A TCP relay in front of fauxqs that can drop every connection: SQS "down" without losing its queues. */
-async function startSwitchableRelay(targetPort: number): Promise<{ url: string; down: boolean; close(): Promise<void> }> {
+async function startSwitchableRelay(
+  targetPort: number,
+): Promise<{ url: string; down: boolean; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const state = { down: false };
   const server: Server = createServer((client) => {
@@ -166,8 +176,15 @@ describe('webhooks when SQS is down', () => {
         const signed = await signWebhook('hubspot', body, LOCAL_WEBHOOK_SECRETS.hubspot, {
           url: `${run.ingress.url}/webhooks/hubspot`,
         });
-        const response = await fetch(signed.url, { method: 'POST', headers: signed.headers, body: signed.body });
-        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+        const response = await fetch(signed.url, {
+          method: 'POST',
+          headers: signed.headers,
+          body: signed.body,
+        });
+        return {
+          status: response.status,
+          body: (await response.json()) as Record<string, unknown>,
+        };
       };
 
       // Act
