@@ -4,12 +4,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseInfraConfig } from '../../infra/config.ts';
 import {
   buildRelay,
+  type CfnResourceJson,
   FULL_CONTEXT,
   type RelayFixture,
   refId,
   removeDir,
   resourcesOf,
 } from './fixtures.ts';
+
+/** One property of a template resource (undefined when the resource or property is missing). */
+const prop = (resource: CfnResourceJson | undefined, key: string): unknown =>
+  resource?.Properties?.[key];
 
 const SALESFORCE_BUS = 'aws.partner/salesforce.com/00D5f000000KbFjEAK/0YL5f000000KyrRGAS';
 const WEBHOOK_CONTEXT = {
@@ -65,7 +70,7 @@ describe('webhook ingress in the core stack', () => {
     const ingress = Object.values(resourcesOf(t, 'AWS::Lambda::Function')).find((fn) =>
       String(fn.Properties?.['FunctionName']).endsWith('-ingress'),
     );
-    const env = (ingress?.Properties ?? {})['Environment'] as {
+    const env = prop(ingress, 'Environment') as {
       Variables: Record<string, unknown>;
     };
     expect(env).toBeDefined();
@@ -88,7 +93,7 @@ describe('webhook ingress in the core stack', () => {
     const statements = policies.flatMap(
       ([, policy]) =>
         (
-          (policy.Properties ?? {})['PolicyDocument'] as {
+          prop(policy, 'PolicyDocument') as {
             Statement: { Action: unknown; Resource: unknown }[];
           }
         ).Statement,
@@ -130,7 +135,7 @@ describe('webhook ingress in the core stack', () => {
     expect(rules).toHaveLength(2);
     const byTarget = (queue: RegExp) =>
       rules.find((rule) =>
-        (((rule.Properties ?? {})['Targets'] ?? []) as { Arn: unknown }[]).some((target) =>
+        ((prop(rule, 'Targets') ?? []) as { Arn: unknown }[]).some((target) =>
           queue.test(refId(target.Arn) ?? ''),
         ),
       );
@@ -147,14 +152,13 @@ describe('webhook ingress in the core stack', () => {
     });
     expect(
       (
-        (merges?.Properties ?? {})['EventPattern'] as {
+        prop(merges, 'EventPattern') as {
           detail: { payload: { MasterRecordId: unknown } };
         }
       ).detail.payload.MasterRecordId,
     ).toEqual([{ exists: true }]);
     expect(
-      (((merges?.Properties ?? {})['Targets'] ?? []) as { SqsParameters?: unknown }[])[0]
-        ?.SqsParameters,
+      ((prop(merges, 'Targets') ?? []) as { SqsParameters?: unknown }[])[0]?.SqsParameters,
     ).toEqual({
       MessageGroupId: '$.detail.payload.MasterRecordId',
     });
