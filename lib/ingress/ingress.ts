@@ -44,7 +44,7 @@ export interface WebhookIngress {
  * - 400: the body is not JSON, not the provider's format, or maps to a command the contract refuses. Nothing is
  *   enqueued, the reason names the field;
  * - 401: missing or wrong signature/secret, or a timestamp outside the 5-minute window (a replay);
- * - 404: an unknown provider, or one without a configured secret;
+ * - 404: an unknown provider, or one without a configured secret; 405: a GET to a provider other than Okta;
  * - 413: the body is larger than `WEBHOOK_MAX_BODY_BYTES`;
  * - 500: the signing secret could not be read; 503: SQS did not take every command. Providers retry both, and
  *   the command ids (the upstream event ids) make the retry's commands duplicates of any that did get through.
@@ -54,6 +54,7 @@ export const INGRESS_STATUS = {
   malformed: 400,
   unauthorized: 401,
   notFound: 404,
+  methodNotAllowed: 405,
   tooLarge: 413,
   secretUnavailable: 500,
   enqueueFailed: 503,
@@ -200,6 +201,15 @@ export function createWebhookIngress(deps: WebhookIngressDeps): WebhookIngress {
     },
 
     async challenge(providerName, request) {
+      // Only Okta verifies an endpoint with a GET; every other provider only POSTs.
+      if (providerName !== 'okta') {
+        return refuse(
+          providerName,
+          INGRESS_STATUS.methodNotAllowed,
+          'method_not_allowed',
+          'only POST is accepted here',
+        );
+      }
       const authorised = await authorise(providerName);
       if (authorised instanceof Response) return authorised;
       const signed: SignedRequest = {

@@ -428,6 +428,11 @@ describe('ingress routing and edge cases', () => {
       expect(ok.status).toBe(200);
       expect(await ok.json()).toEqual({ verification: 'n6X8JgYv3r2BjlG2Ui-jpQ' });
       expect(refused.status).toBe(401);
+      // Only Okta verifies with a GET: the same request to another provider is refused.
+      const stripe = await fetch(stack.url('stripe'), {
+        headers: { ...headers, authorization: LOCAL_WEBHOOK_SECRETS.stripe },
+      });
+      expect(stripe.status).toBe(405);
     } finally {
       await stack.close();
     }
