@@ -81,7 +81,8 @@ try {
   process.stdout.write(formatReport(report));
   // Signed sample webhooks of every provider through the local ingress (emulator only: the samples delete persons).
   if (emulator) {
-    const webhooks = await runSampleWebhooks(stack, emulator);
+    const ingressBundle = path.join(path.dirname(bundlePath('deletions')), 'ingress.mjs');
+    const webhooks = await runSampleWebhooks(stack, emulator, ingressBundle);
     process.stdout.write(formatWebhookReport(webhooks, emulator.state.persons.length));
   }
 } catch (error) {

@@ -1,5 +1,6 @@
 /** Local webhook tooling: signing (CLI and tests), the loopback ingress server, and the sample deliveries. */
 
+export { type BundledIngress, startBundledIngress } from './bundled.ts';
 export { formatWebhookReport, runSampleWebhooks, type WebhookReportRow } from './run.ts';
 export {
   LOCAL_WEBHOOK_SECRETS,

@@ -1,9 +1,7 @@
-import { createIngressHandler, loadIngressConfig } from '../../lib/ingress/index.ts';
 import type { PostHogEmulator } from '../posthog-emulator/index.ts';
 import type { LocalStack } from '../runner/stack.ts';
+import { startBundledIngress } from './bundled.ts';
 import {
-  LOCAL_WEBHOOK_SECRETS,
-  localIngressEnv,
   postSampleWebhooks,
   sendSalesforceSamples,
   WEBHOOK_SAMPLE_PERSONS,
@@ -30,26 +28,22 @@ const silent = {
 };
 
 /**
- * The webhook part of `npm start`: seeds the persons the samples name, serves the ingress on loopback in front of
- * the stack's fauxqs queues (signing secrets from an in-memory source: Secrets Manager is the one part faked),
- * posts every signed sample, delivers the Salesforce CDC samples as the EventBridge rules would, waits until the
+ * The webhook part of `npm start`: seeds the persons the samples name, serves the built ingress bundle on loopback
+ * in front of the stack's fauxqs queues (its secrets in the stack's Secrets Manager stub), posts every signed sample, delivers the Salesforce CDC samples as the EventBridge rules would, waits until the
  * lanes have drained, and returns one row per delivery with its commands' outcomes.
  */
 export async function runSampleWebhooks(
   stack: LocalStack,
   emulator: PostHogEmulator,
+  ingressModule: string,
 ): Promise<WebhookReportRow[]> {
   emulator.seedPersons([...WEBHOOK_SAMPLE_PERSONS]);
   const queues = {
     deletionsQueueUrl: stack.sqs.queues.deletions.url,
     changesQueueUrl: stack.sqs.queues.changes.url,
   };
-  const handler = createIngressHandler(loadIngressConfig(localIngressEnv(queues)), {
-    sqs: stack.sqs.client,
-    getSecret: async (provider) => LOCAL_WEBHOOK_SECRETS[provider],
-    ...silent,
-  });
-  const ingress = await startLocalIngress(handler);
+  const bundled = startBundledIngress(stack, ingressModule);
+  const ingress = await startLocalIngress(bundled.handler);
   const before = new Set(stack.observer.outcomes.keys());
   let rows: WebhookRow[];
   try {
@@ -59,6 +53,7 @@ export async function runSampleWebhooks(
     ];
   } finally {
     await ingress.close();
+    await bundled.close();
   }
   stack.startPolling();
   await stack.waitUntilDrained({ timeoutMs: 50_000 });

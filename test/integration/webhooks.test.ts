@@ -1,17 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createIngressHandler, loadIngressConfig } from '../../lib/ingress/index.ts';
-import { LOCAL_CREDENTIALS } from '../../local/sqs/index.ts';
 import {
   LOCAL_WEBHOOK_SECRETS,
-  localIngressEnv,
   postSampleWebhooks,
   SAMPLES_DIR,
   sendSalesforceSamples,
   signWebhook,
+  startBundledIngress,
   startLocalIngress,
   WEBHOOK_SAMPLE_PERSONS,
 } from '../../local/webhooks/index.ts';
@@ -27,18 +24,12 @@ afterAll(async () => {
   await bundles.cleanup();
 });
 
-const quiet = {
-  logger: {
-    debug: () => undefined,
-    info: () => undefined,
-    warn: () => undefined,
-    error: () => undefined,
-  },
-  metrics: { count: () => undefined, flush: () => undefined },
-};
-
-/** The pipeline seeded with the persons the sample webhooks name, and the ingress in front of its queues. */
-async function startWebhookPipeline(sqsClient?: (pipeline: Pipeline) => Promise<SQSClient>) {
+/**
+ * The pipeline seeded with the persons the sample webhooks name, and the built ingress bundle (the deployable
+ * artefact, in a Lambda-like worker reading its secrets through the Secrets Manager stub) served in front of its
+ * queues. `sqsEndpoint` points the ingress (only) somewhere else, e.g. through a relay that can drop connections.
+ */
+async function startWebhookPipeline(sqsEndpoint?: (pipeline: Pipeline) => Promise<string>) {
   const pipeline = await startPipeline(bundles.modules, {
     emulator: { seed: { persons: [...WEBHOOK_SAMPLE_PERSONS] } },
   });
@@ -46,18 +37,20 @@ async function startWebhookPipeline(sqsClient?: (pipeline: Pipeline) => Promise<
     deletionsQueueUrl: pipeline.stack.sqs.queues.deletions.url,
     changesQueueUrl: pipeline.stack.sqs.queues.changes.url,
   };
-  const handler = createIngressHandler(loadIngressConfig(localIngressEnv(queues)), {
-    sqs: (await sqsClient?.(pipeline)) ?? pipeline.stack.sqs.client,
-    getSecret: async (provider) => LOCAL_WEBHOOK_SECRETS[provider],
-    ...quiet,
-  });
-  const ingress = await startLocalIngress(handler);
+  const endpoint = await sqsEndpoint?.(pipeline);
+  const bundled = startBundledIngress(
+    pipeline.stack,
+    path.join(path.dirname(bundles.modules.deletions), 'ingress.mjs'),
+    endpoint === undefined ? {} : { sqsEndpoint: endpoint },
+  );
+  const ingress = await startLocalIngress(bundled.handler);
   return {
     pipeline,
     queues,
     ingress,
     async close() {
       await ingress.close();
+      await bundled.close();
       await pipeline.close();
     },
   };
@@ -160,13 +153,7 @@ describe('webhooks when SQS is down', () => {
     // The ingress reaches fauxqs through the relay; the functions reach it directly.
     const run = await startWebhookPipeline(async (pipeline) => {
       relay = await startSwitchableRelay(Number(new URL(pipeline.stack.sqs.endpoint).port));
-      return new SQSClient({
-        endpoint: relay.url,
-        region: pipeline.stack.sqs.region,
-        credentials: LOCAL_CREDENTIALS,
-        useQueueUrlAsEndpoint: false,
-        maxAttempts: 1,
-      });
+      return relay.url;
     });
     try {
       if (relay === undefined) throw new Error('the relay did not start');
