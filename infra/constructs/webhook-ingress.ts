@@ -16,11 +16,14 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { WebhookProvider } from '../../lib/adapters/index.ts';
@@ -52,6 +55,11 @@ export interface WebhookIngressProps {
   readonly serverErrorRatePercent?: number;
   /** Actions of the alarms (e.g. an SNS topic). @default - none */
   readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
+  /**
+   * Email subscribed to a topic of the ingress's own that both alarms notify (alarm and OK). Its own topic because
+   * the monitoring stack's topic lives in a stack that depends on this one. @default - no topic
+   */
+  readonly alarmEmail?: string;
   /** Physical name of the dashboard. @default - generated */
   readonly dashboardName?: string;
   readonly removalPolicy?: RemovalPolicy;
@@ -72,6 +80,8 @@ export class WebhookIngress extends Construct {
     readonly serverErrorRate: cloudwatch.Alarm;
   };
   public readonly dashboard: cloudwatch.Dashboard;
+  /** The alarm topic, when `alarmEmail` is given. */
+  public readonly alarmTopic: sns.Topic | undefined;
 
   public constructor(scope: Construct, id: string, props: WebhookIngressProps) {
     super(scope, id);
@@ -194,6 +204,21 @@ export class WebhookIngress extends Construct {
         label,
         period: Duration.minutes(5),
       });
+    // Not KMS-encrypted, as the monitoring stack's topic: notifications carry only alarm names and metric values.
+    this.alarmTopic =
+      props.alarmEmail === undefined
+        ? undefined
+        : new sns.Topic(this, 'AlarmTopic', {
+            displayName: 'persons-relay webhook alarms',
+            enforceSSL: true,
+          });
+    if (this.alarmTopic !== undefined && props.alarmEmail !== undefined) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+    const actions = [
+      ...(props.alarmActions ?? []),
+      ...(this.alarmTopic === undefined ? [] : [new cwActions.SnsAction(this.alarmTopic)]),
+    ];
     const alarm = (
       alarmId: string,
       metric: cloudwatch.IMetric,
@@ -209,7 +234,10 @@ export class WebhookIngress extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-      for (const action of props.alarmActions ?? []) created.addAlarmAction(action);
+      for (const action of actions) {
+        created.addAlarmAction(action);
+        created.addOkAction(action);
+      }
       return created;
     };
     const clientErrors = rate(

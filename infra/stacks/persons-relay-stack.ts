@@ -215,6 +215,7 @@ export class PersonsRelayStack extends Stack {
       rateLimit: config.webhookRateLimit,
       burstLimit: config.webhookBurstLimit,
       dashboardName: `${this.stackName}-webhooks`,
+      ...(config.alarmEmail === undefined ? {} : { alarmEmail: config.alarmEmail }),
       removalPolicy,
       environment: {
         POWERTOOLS_SERVICE_NAME: 'persons-relay-ingress',

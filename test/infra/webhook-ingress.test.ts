@@ -117,6 +117,16 @@ describe('webhook ingress in the core stack', () => {
       String(alarm.Properties?.['AlarmDescription']).includes('webhooks'),
     );
     expect(webhookAlarms.map((alarm) => alarm.Properties?.['Threshold']).sort()).toEqual([20, 5]);
+    // alarmEmail is set (FULL_CONTEXT): both alarms notify the ingress's own topic, which mails it.
+    const topics = Object.keys(resourcesOf(t, 'AWS::SNS::Topic'));
+    for (const webhookAlarm of webhookAlarms) {
+      expect(refId((prop(webhookAlarm, 'AlarmActions') as unknown[])[0])).toBe(topics[0]);
+      expect(refId((prop(webhookAlarm, 'OKActions') as unknown[])[0])).toBe(topics[0]);
+    }
+    t.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+    });
     const metricNames = JSON.stringify(webhookAlarms.map((alarm) => alarm.Properties?.['Metrics']));
     expect(metricNames).toContain('"MetricName":"4xx"');
     expect(metricNames).toContain('"MetricName":"5xx"');
