@@ -17,16 +17,6 @@ export interface WebhookReportRow extends WebhookRow {
   readonly pending: number;
 }
 
-const silent = {
-  logger: {
-    debug: () => undefined,
-    info: () => undefined,
-    warn: () => undefined,
-    error: () => undefined,
-  },
-  metrics: { count: () => undefined, flush: () => undefined },
-};
-
 /**
  * The webhook part of `npm start`: seeds the persons the samples name, serves the built ingress bundle on loopback
  * in front of the stack's fauxqs queues (its secrets in the stack's Secrets Manager stub), posts every signed sample, delivers the Salesforce CDC samples as the EventBridge rules would, waits until the
