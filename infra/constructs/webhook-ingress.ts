@@ -123,7 +123,7 @@ export class WebhookIngress extends Construct {
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
-      // Okta waits 3 s for an answer, the others longer; a hung SQS call must not hold the request for minutes.
+      // Providers wait seconds, not minutes, for an answer: a hung SQS call must not hold the request longer.
       timeout: Duration.seconds(10),
       tracing: lambda.Tracing.ACTIVE,
       role: this.role,

@@ -6,7 +6,7 @@ import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEBHOOK_PROVIDERS } from '../../../lib/adapters/index.ts';
 import { createIngressHandler, loadIngressConfig } from '../../../lib/ingress/index.ts';
-import { signCommand, webhookUrl } from '../../../local/cli/webhook.ts';
+import { signCommand, webhookUrl } from '../../../local/cli/webhook-sign.ts';
 import {
   LOCAL_WEBHOOK_SECRETS,
   type LocalIngress,
