@@ -48,6 +48,7 @@ export const bundleSettings = {
 export const functionEntries = {
   'apply-deletions': 'functions/apply-deletions.ts',
   'apply-changes': 'functions/apply-changes.ts',
+  ingress: 'functions/ingress.ts',
 } as const;
 
 /** Name of a deployable function, e.g. `'apply-deletions'`. */

@@ -7,6 +7,7 @@
  */
 import type { Node } from 'constructs';
 import * as z from 'zod';
+import { WEBHOOK_PROVIDERS } from '../lib/adapters/types.ts';
 import { COMMAND_TYPES, laneOfType } from '../lib/messages/index.ts';
 import { POSTHOG_RATE_LIMITS } from '../lib/posthog/index.ts';
 
@@ -34,6 +35,19 @@ const principalArn = z
     /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/.+|user\/.+)$/,
     'must be an IAM role, user or root ARN',
   );
+
+// Per-provider strings: a JSON object in cdk.json, or the same object as a JSON string with -c.
+const perProvider = z.preprocess(
+  (value) => {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  },
+  z.partialRecord(z.enum(WEBHOOK_PROVIDERS), z.string()),
+);
 
 /** Every context key the app reads, with its default. */
 export const InfraContextSchema = z.object({
@@ -124,6 +138,26 @@ export const InfraContextSchema = z.object({
   changeDetailTypes: csv.default([...LANE_COMMAND_TYPES.changes]),
   /** `RETAIN` keeps queues, DLQs and the created secret when the stack is deleted. */
   removalPolicy: z.enum(['RETAIN', 'DESTROY']).default('RETAIN'),
+  /**
+   * Webhook providers the ingress accepts (`stripe,hubspot,clerk,auth0,okta`): each gets a route target and a
+   * signing secret. Empty = no ingress (docs/webhooks.md).
+   */
+  webhookProviders: csv.pipe(z.array(z.enum(WEBHOOK_PROVIDERS))).default([]),
+  /** Steady-state requests per second of the webhook HTTP API stage. */
+  webhookRateLimit: positiveInt.default(50),
+  /** Burst of the webhook HTTP API stage. */
+  webhookBurstLimit: positiveInt.default(100),
+  /** Per provider, where the distinct id is: comma-separated dotted paths, e.g. `{"stripe":"metadata.uid,id"}`. */
+  webhookDistinctIdFields: perProvider.default({}),
+  /** Per provider, a prefix put before the distinct id, e.g. `{"hubspot":"hubspot-"}`. */
+  webhookDistinctIdPrefixes: perProvider.default({}),
+  /** Salesforce partner event bus (`aws.partner/salesforce.com/...`). Unset = no Salesforce CDC rules. */
+  salesforceEventBusName: z
+    .string()
+    .regex(/^aws\.partner\/salesforce\.com\/.+/, 'must be a Salesforce partner event bus name')
+    .optional(),
+  /** Salesforce objects whose CDC deletions and merges are routed. */
+  salesforceEntities: csv.default(['Contact', 'Lead']),
 });
 
 /** The validated deployment configuration. */

@@ -47,8 +47,10 @@ export function addPersonsRelay(
     config,
     env,
     lanes: core.laneNames(),
-    extraDeadLetterQueueNames:
-      core.routingDeadLetterQueueName === undefined ? [] : [core.routingDeadLetterQueueName],
+    extraDeadLetterQueueNames: [
+      ...(core.routingDeadLetterQueueName === undefined ? [] : [core.routingDeadLetterQueueName]),
+      ...(core.salesforceCdc === undefined ? [] : [core.salesforceCdc.deadLetterQueueName]),
+    ],
     description: 'persons-relay: alarms and dashboard',
   });
   // Names, not references, connect the stacks; deploy the core first so the alarms find their metrics' owners.

@@ -10,6 +10,7 @@ import { fileSource, formatReport, type PipelineReport } from './runner/report.t
 import { type PostHogTarget, startLocalStack } from './runner/stack.ts';
 import { listDeadLetters } from './sqs/dlq.ts';
 import { sendCommandLines } from './sqs/send-commands.ts';
+import { formatWebhookReport, runSampleWebhooks } from './webhooks/run.ts';
 
 // `npm start`: the whole pipeline on this machine. fauxqs + the PostHog emulator (demo seed, time scaled) +
 // both bundled handlers under the Lambda-like runner; sends examples/events.ndjson, waits until the queues
@@ -148,6 +149,12 @@ async function main(options: StartOptions): Promise<number> {
         elapsedMs: Date.now() - started,
       };
       process.stdout.write(formatReport(report));
+      // Signed sample webhooks of every provider through the local ingress (emulator only: the samples delete persons).
+      if (emulator) {
+        const ingressBundle = path.join(path.dirname(bundlePath('deletions')), 'ingress.mjs');
+        const webhooks = await runSampleWebhooks(stack, emulator, ingressBundle);
+        process.stdout.write(formatWebhookReport(webhooks, emulator.state.persons.length));
+      }
       return 0;
     } finally {
       await stack.close();

@@ -27,6 +27,8 @@ import {
 import { entryPath, type FunctionName } from '../bundling.ts';
 import type { InfraConfig } from '../config.ts';
 import { QueueConsumer } from '../constructs/queue-consumer.ts';
+import { SalesforceCdcRouting } from '../constructs/salesforce-cdc-routing.ts';
+import { WebhookIngress } from '../constructs/webhook-ingress.ts';
 import { maxConcurrencyFor } from '../rate-budget.ts';
 
 /**
@@ -186,6 +188,10 @@ export class PersonsRelayStack extends Stack {
   public readonly routingDeadLetterQueue: sqs.Queue | undefined;
   /** Physical name of {@link routingDeadLetterQueue}. */
   public readonly routingDeadLetterQueueName: string | undefined;
+  /** The webhook ingress (only when `webhookProviders` is set). */
+  public readonly webhookIngress: WebhookIngress | undefined;
+  /** The Salesforce CDC rules (only when `salesforceEventBusName` is set). */
+  public readonly salesforceCdc: SalesforceCdcRouting | undefined;
 
   public constructor(scope: Construct, id: string, props: PersonsRelayStackProps) {
     super(scope, id, props);
@@ -271,7 +277,51 @@ export class PersonsRelayStack extends Stack {
       config.eventBusName === undefined ? undefined : `${this.stackName}-routing-dlq`;
     this.routingDeadLetterQueue =
       config.eventBusName === undefined ? undefined : this.routeEvents(config, config.eventBusName);
+    this.webhookIngress = this.addWebhookIngress(config, removalPolicy);
+    this.salesforceCdc =
+      config.salesforceEventBusName === undefined
+        ? undefined
+        : new SalesforceCdcRouting(this, 'SalesforceCdc', {
+            eventBusName: config.salesforceEventBusName,
+            entities: config.salesforceEntities,
+            deletionsQueue: this.lanes.deletions.queue,
+            changesQueue: this.lanes.changes.queue,
+            deadLetterQueueName: `${this.stackName}-salesforce-routing-dlq`,
+            removalPolicy,
+          });
     this.addOutputs();
+  }
+
+  /** The webhook ingress (infra/constructs/webhook-ingress.ts), when providers are configured. */
+  private addWebhookIngress(
+    config: InfraConfig,
+    removalPolicy: RemovalPolicy,
+  ): WebhookIngress | undefined {
+    if (config.webhookProviders.length === 0) return undefined;
+    const ingress = new WebhookIngress(this, 'Webhooks', {
+      entry: entryPath('ingress'),
+      functionName: `${this.stackName}-ingress`,
+      providers: config.webhookProviders,
+      deletionsQueue: this.lanes.deletions.queue,
+      changesQueue: this.lanes.changes.queue,
+      distinctIdFields: config.webhookDistinctIdFields,
+      distinctIdPrefixes: config.webhookDistinctIdPrefixes,
+      rateLimit: config.webhookRateLimit,
+      burstLimit: config.webhookBurstLimit,
+      dashboardName: `${this.stackName}-webhooks`,
+      ...(config.alarmEmail === undefined ? {} : { alarmEmail: config.alarmEmail }),
+      removalPolicy,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: 'persons-relay-ingress',
+        POWERTOOLS_METRICS_NAMESPACE: 'PersonsRelay',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      },
+    });
+    new CfnOutput(this, 'WebhookUrl', {
+      value: `${ingress.api.apiEndpoint}/webhooks/`,
+      description: 'Point each provider at <this>/<provider> (docs/webhooks.md)',
+    });
+    return ingress;
   }
 
   /** The physical names of each lane's queue, DLQ and function (plain strings, no tokens). */

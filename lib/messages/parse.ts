@@ -1,3 +1,4 @@
+import { isSalesforceChangeEvent, mapSalesforceChangeEvent } from '../adapters/salesforce.ts';
 import { describeIssue, formatPath, type JsonPath, sentence, typeOf } from './issues.ts';
 import { COMMAND_SCHEMAS, COMMAND_TYPES, type Command, isCommandType, LIMITS } from './schemas.ts';
 
@@ -69,7 +70,9 @@ interface Candidate {
  * - **bare**: the command itself, `{"type","id","time","source"?,"version"?,"data"}`;
  * - **EventBridge** (rule target SQS): `detail-type` is the command type and `detail` the data. The command `id`,
  *   `time` and `source` are the event's own `id`, `time` and `source`: EventBridge assigns `id` per `PutEvents`
- *   entry, so a producer that needs a retry-stable idempotency key should use another envelope;
+ *   entry, so a producer that needs a retry-stable idempotency key should use another envelope. A Salesforce
+ *   Change Data Capture event from a partner event source (`source` `aws.partner/salesforce.com/...`) is mapped by
+ *   the Salesforce adapter instead (lib/adapters/salesforce.ts; paths reported under `detail`);
  * - **SNS** notification without raw delivery: `{"Type":"Notification","Message":"<JSON string>"}`, whose
  *   `Message` holds a bare command or another envelope; paths inside it are reported as `Message.<path>`;
  * - **CloudEvents 1.0** structured JSON: `specversion` `"1.0"`, `type`, `id`, `source`, `time` (required here,
@@ -175,6 +178,7 @@ function unknownType(type: unknown, path: JsonPath): ParseResult {
 }
 
 function unwrapEventBridge(event: JsonObject, prefix: JsonPath): Candidate | ParseResult {
+  if (isSalesforceChangeEvent(event)) return unwrapSalesforceChangeEvent(event, prefix);
   const detailType = event['detail-type'];
   if (detailType === undefined) {
     return reject('invalid_field', [...prefix, 'detail-type'], 'is required (the command type)');
@@ -195,6 +199,18 @@ function unwrapEventBridge(event: JsonObject, prefix: JsonPath): Candidate | Par
       if (head === 'type') return [...prefix, 'detail-type', ...rest];
       return head === undefined ? prefix : [...prefix, head, ...rest];
     },
+  };
+}
+
+function unwrapSalesforceChangeEvent(event: JsonObject, prefix: JsonPath): Candidate | ParseResult {
+  const mapped = mapSalesforceChangeEvent(event.detail);
+  const detailPath = [...prefix, 'detail'];
+  if (!mapped.ok) return reject('invalid_field', [...detailPath, ...mapped.path], mapped.reason);
+  return {
+    value: { ...mapped.command },
+    envelope: 'eventbridge',
+    // Every command field comes from the change event's payload (the record ids and its header).
+    toBodyPath: () => [...detailPath, 'payload'],
   };
 }
 

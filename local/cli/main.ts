@@ -7,6 +7,7 @@ import { registerEmulatorCommands } from './emulator.ts';
 import { debugRequested, reportError } from './errors.ts';
 import { registerPlanCommands } from './plan.ts';
 import { registerSendCommands } from './send.ts';
+import { registerWebhookCommands } from './webhook.ts';
 
 const { version } = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -57,6 +58,7 @@ registerPlanCommands(program);
 registerDevCommands(program);
 registerSendCommands(program);
 registerDlqCommands(program);
+registerWebhookCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -33,7 +33,8 @@ beforeAll(async () => {
   // The real NodejsFunction bundling (local esbuild, no Docker) of the core stack.
   const app = new App({ outdir: cdkOutdir });
   const { core } = addPersonsRelay(app, {
-    config: parseInfraConfig({ posthogProjectId: '1' }),
+    // With the webhook ingress, so its asset is built too.
+    config: parseInfraConfig({ posthogProjectId: '1', webhookProviders: 'stripe' }),
     nag: false,
   });
   const assembly = app.synth();
@@ -98,6 +99,10 @@ describe.each(functionNames)('bundle %s', (name) => {
           POSTHOG_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbC123',
           QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q',
           DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q-dlq',
+          // The ingress's own (it reads no LANE or POSTHOG_*).
+          DELETIONS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q',
+          CHANGES_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q.fifo',
+          WEBHOOK_SECRET_STRIPE: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:w-AbC123',
           AWS_REGION: 'eu-west-1',
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
           POWERTOOLS_METRICS_DISABLED: 'true',

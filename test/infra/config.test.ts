@@ -24,6 +24,13 @@ describe('parseInfraConfig', () => {
       deletionDetailTypes: ['persons.delete'],
       changeDetailTypes: ['person.split', 'person.properties.update', 'person.merge'],
       removalPolicy: 'RETAIN',
+      // Webhooks (docs/webhooks.md): no ingress and no Salesforce rules unless asked for.
+      webhookProviders: [],
+      webhookRateLimit: 50,
+      webhookBurstLimit: 100,
+      webhookDistinctIdFields: {},
+      webhookDistinctIdPrefixes: {},
+      salesforceEntities: ['Contact', 'Lead'],
     });
     expect(config.account).toBeUndefined();
     expect(config.region).toBeUndefined();

@@ -28,5 +28,11 @@ describe('npm start', () => {
     expect(stdout).toMatch(/^\s+sent to\s+error_code\s+message\s+reason$/m);
     expect(stdout).toMatch(/^\s+deletions\s+not_json\s/m);
     expect(stdout).toMatch(/PostHog persons: \d+ deleted \(metric PersonsDeleted\), 8 remain/);
-  });
+    // The webhook rows (docs/webhooks.md): every sample answered 200 and its commands were applied.
+    expect(stdout).toMatch(/stripe\s+stripe-customer-deleted\.json\s+200\s+1\s+0\s+1\s+0/);
+    expect(stdout).toMatch(/hubspot\s+hubspot-contact-events\.json\s+200\s+4\s+1\s+4\s+0/);
+    expect(stdout).toMatch(/salesforce\s+salesforce-cdc-merge-delete\.json\s+EB\s+1\s+0\s+1\s+0/);
+    expect(stdout).toContain('10 persons remain in the emulator after the webhooks');
+    // npm start now also runs the webhook samples through the bundled ingress: more than the default 60 s under load.
+  }, 120_000);
 });
