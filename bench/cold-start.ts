@@ -70,19 +70,19 @@ function medianInit(node: string, file: string, lane: string, runs: number): num
 
 /** Measures each `{ name, file, lane }` on Node 20 (`process.execPath`) and on `node22` when given. */
 export function coldStart(
-  modules: readonly { name: string; file: string; lane: string }[],
+  modules: readonly { name: string; file: string; lane: string; sizeOnly?: boolean }[],
   runs: number,
   node22: string | null,
 ): ColdStartRow[] {
-  return modules.map(({ name, file, lane }) => {
+  return modules.map(({ name, file, lane, sizeOnly }) => {
     const code = readFileSync(file);
     return {
       name,
       bytes: code.length,
       gzipBytes: gzipSync(code, { level: 9 }).length,
       initMs: {
-        node20: medianInit(process.execPath, file, lane, runs),
-        node22: node22 === null ? null : medianInit(node22, file, lane, runs),
+        node20: sizeOnly ? null : medianInit(process.execPath, file, lane, runs),
+        node22: sizeOnly || node22 === null ? null : medianInit(node22, file, lane, runs),
       },
     };
   });
