@@ -39,7 +39,7 @@ const MODES = {
     w1BaselineScale: 60,
     w2: { messages: 5_000, persons: 1_000 },
     /** The local FIFO lane delivers one message per person per receive; see docs/benchmarks.md. */
-    w2Pipeline: { messages: 1_000, persons: 200 },
+    w2Pipeline: { messages: 500, persons: 100 },
     w3: 1_000,
     scale: 60,
     coldStartRuns: 20,
