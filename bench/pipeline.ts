@@ -107,6 +107,8 @@ export async function runPipeline(options: {
   memoryMb: number;
   /** Event-source settings that differ from the deployed lane's (the baseline takes Lambda's default batch of 10). */
   deletionsLane?: Partial<LaneSettings>;
+  /** Function instances per lane (quick mode uses 1: fewer sandboxes to cold-start). @default the runner's 2 */
+  concurrency?: number;
   /** Give up after this long (real ms). */
   timeoutMs: number;
 }): Promise<PipelineRun> {
@@ -127,7 +129,15 @@ export async function runPipeline(options: {
     startPolling: false,
     env: settings.env,
     ...settings.stack,
-    deletions: { ...settings.stack.deletions, ...options.deletionsLane },
+    deletions: {
+      ...settings.stack.deletions,
+      ...options.deletionsLane,
+      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    },
+    changes: {
+      ...settings.stack.changes,
+      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    },
     onInvocation: (_lane, info) => {
       invocations += 1;
       handlerMs += info.durationMs;
