@@ -47,6 +47,7 @@ export function barChart(options: {
   const height = top + groups.length * groupHeight + 30;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
+    `<title>${escapeXml(options.title)}</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${left}" y="20" font-size="15" font-weight="600">${escapeXml(options.title)}</text>`,
   ];
@@ -65,7 +66,7 @@ export function barChart(options: {
     );
   }
   parts.push(
-    `<text x="${width - right + 10}" y="${height - 12}" fill="#6b7280">${escapeXml(options.unit)} (log)</text>`,
+    `<text x="${left - 24}" y="${height - 12}" text-anchor="end" fill="#6b7280">${escapeXml(options.unit)}, log scale</text>`,
   );
   groups.forEach((group, g) => {
     const gy = top + g * groupHeight;

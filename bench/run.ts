@@ -616,7 +616,8 @@ function mixedMalformed(count: number): number {
   return mixed(count).malformed;
 }
 
-async function writeResults(dir: string, results: BenchResults): Promise<void> {
+/** Writes latest.json and the charts (exported so the charts can be redrawn from a saved run). */
+export async function writeResults(dir: string, results: BenchResults): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   const { W1, W2, W3 } = results.workloads;
