@@ -26,6 +26,11 @@ export const RuntimeEnvSchema = z
     POSTHOG_RATE_DELETE_PER_HOUR: positiveInt(POSTHOG_RATE_LIMITS.deletePerHour),
     POSTHOG_RATE_OTHER_PER_MINUTE: positiveInt(POSTHOG_RATE_LIMITS.otherPerMinute),
     POSTHOG_RATE_INSTANCES: positiveInt(1),
+    /**
+     * Only against a time-scaled PostHog emulator (`npm run bench`): the limiter's windows shrink by this factor
+     * (a minute lasts 60 s / scale), exactly as the emulator's do, so the budgets stay PostHog's own. Unset in AWS.
+     */
+    POSTHOG_RATE_TIME_SCALE: z.coerce.number().positive().optional(),
     /** `update_property` (the Persons API) or `capture` (`$set`/`$unset` events) for property writes. */
     POSTHOG_PROPERTY_WRITES: z.enum(['update_property', 'capture']).default('update_property'),
     POSTHOG_TIMEOUT_MS: positiveInt(10_000),
@@ -76,6 +81,8 @@ export interface Config {
       readonly deletePerHour: number;
       readonly otherPerMinute: number;
       readonly instances: number;
+      /** See `POSTHOG_RATE_TIME_SCALE`; absent against real PostHog. */
+      readonly timeScale?: number;
     };
   };
   readonly queues: { readonly queueUrl: string; readonly dlqUrl: string; readonly region: string };
@@ -153,6 +160,9 @@ export function loadConfig(
         deletePerHour: e.POSTHOG_RATE_DELETE_PER_HOUR,
         otherPerMinute: e.POSTHOG_RATE_OTHER_PER_MINUTE,
         instances: e.POSTHOG_RATE_INSTANCES,
+        ...(e.POSTHOG_RATE_TIME_SCALE === undefined
+          ? {}
+          : { timeScale: e.POSTHOG_RATE_TIME_SCALE }),
       },
     },
     queues: { queueUrl: e.QUEUE_URL, dlqUrl: e.DLQ_URL, region: e.AWS_REGION },

@@ -43,6 +43,9 @@ export function nodejsBundlingOptions(): BundlingOptions {
 /** Lambda's minimum ratio of queue visibility timeout to function timeout (services-sqs-configure). */
 export const MIN_VISIBILITY_TIMEOUT_FACTOR = 6;
 
+/** The functions' memory when none is given (the benchmark measures peak RSS against it). */
+export const DEFAULT_MEMORY_SIZE_MB = 512;
+
 /** Properties of a {@link QueueConsumer}. */
 export interface QueueConsumerProps {
   /** Absolute path of the handler's entry file (exports `handler`). */
@@ -258,7 +261,7 @@ export class QueueConsumer extends Construct {
       depsLockFilePath: `${projectRoot}/package-lock.json`,
       runtime: props.runtime ?? lambda.Runtime.NODEJS_22_X,
       architecture: props.architecture ?? lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 512,
+      memorySize: props.memorySize ?? DEFAULT_MEMORY_SIZE_MB,
       timeout,
       tracing: props.tracing ?? lambda.Tracing.ACTIVE,
       role: this.role,

@@ -72,6 +72,20 @@ describe('loadConfig', () => {
     expect(config.posthog.secretMaxAgeSeconds).toBe(60);
   });
 
+  it('passes POSTHOG_RATE_TIME_SCALE to the limiter only when set (time-scaled emulators; unset in AWS)', () => {
+    // Act
+    const scaled = loadConfig({ ...validEnv, POSTHOG_RATE_TIME_SCALE: '60' });
+    const deployed = loadConfig(validEnv);
+
+    // Assess
+    expect(scaled.posthog.rateLimits.timeScale).toBe(60);
+    expect(scaled.posthog.rateLimits.deletePerMinute).toBe(480);
+    expect('timeScale' in deployed.posthog.rateLimits).toBe(false);
+    expect(() => loadConfig({ ...validEnv, POSTHOG_RATE_TIME_SCALE: '0' })).toThrow(
+      /POSTHOG_RATE_TIME_SCALE/,
+    );
+  });
+
   it('returns a deeply frozen object', () => {
     // Act
     const config = loadConfig(validEnv);
