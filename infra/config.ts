@@ -2,7 +2,7 @@
  * Deployment configuration of persons-relay, read once from CDK context (`cdk.json` or `-c key=value`).
  *
  * zod is the single source of truth: every key, its default and its validation live in `InfraContextSchema`,
- * and the README's configuration table is written from it. `-c` values arrive as strings, so numbers are
+ * and the configuration table in docs/deploy.md is written from it. `-c` values arrive as strings, so numbers are
  * coerced and lists accept either a JSON array (cdk.json) or a comma-separated string (command line).
  */
 import type { Node } from 'constructs';

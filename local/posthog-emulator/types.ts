@@ -116,7 +116,7 @@ export interface PostHogEmulatorOptions {
   projectId?: number;
   /**
    * Default 1. 60 = a minute passes in a second: rate-limit windows, split/ingestion/async-deletion delays all shrink
-   * by this factor. See `Retry-After` in the README: it is always REAL seconds (integer, at least 1, rounded up).
+   * by this factor. See `Retry-After` in docs/emulator.md: it is always REAL seconds (integer, at least 1, rounded up).
    */
   timeScale?: number;
   rateLimits?: {

@@ -64,9 +64,9 @@ describe('persons-relay emulator (CLI)', () => {
     expect(await exited).toBe(0);
   });
 
-  it("lists the demo funnel's events, and the README's funnel example works against --seed-demo --funnel-routes legacy", async () => {
+  it("lists the demo funnel's events, and the documented funnel example (docs/cli.md) works against --seed-demo --funnel-routes legacy", async () => {
     // Prepare
-    const readme = await readFile('README.md', 'utf8');
+    const readme = await readFile('docs/cli.md', 'utf8');
     const example = readme.match(
       /npx persons-relay api funnel --params '([^']+)'( --method POST)?/,
     );
