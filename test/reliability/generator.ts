@@ -10,8 +10,8 @@ import type { SeedPerson } from '../../local/posthog-emulator/index.ts';
  *   uuid); deletes commute;
  * - group `g<k>` owns person `g<k>` (with device ids `g<k>-dev-<j>`) and the persons `g<k>-m<j>` it merges in; its
  *   updates (by distinct id), merges and splits go to one FIFO group in time order;
- * - updates by uuid (their own FIFO group: the uuid) set only `crm_score`, which nothing else writes, so they
- *   commute with the group's other commands;
+ * - updates by uuid (their own FIFO group: the uuid, sent in time order) set only `crm_score`, which nothing else
+ *   writes, so they commute with the group's other commands;
  * - about 1 % are permanently bad: invalid bodies, and updates of uuids PostHog does not know (404).
  */
 export interface Workload {
@@ -93,6 +93,7 @@ export function generateWorkload(size: number, seed = 20_261_128): Workload {
   }
   const merged = new Map<number, number>();
   const splits = new Map<number, number>();
+  const uuidTimelines = new Map<number, string[]>();
   for (let i = 0; i < changes; i++) {
     const k = Math.floor(random() * groups);
     const timeline = timelines[k] as string[];
@@ -114,13 +115,18 @@ export function generateWorkload(size: number, seed = 20_261_128): Workload {
         line('person.split', id, { distinctId: `g${k}`, distinctIdsToSplit: [`g${k}-dev-${j}`] }),
       );
     } else if (r < 0.3) {
-      // By uuid: its own FIFO group; only crm_score, so it commutes with the rest of the group.
-      timelines.push([
+      // By uuid: its own FIFO group (the uuid); only crm_score, so it commutes with the rest of the group. The
+      // person's uuid updates form one timeline, sent in time order as the contract asks of producers: SQS returns
+      // several messages of a group per receive, so out-of-order sends would make the outcome depend on where the
+      // batches break (LWW by time inside a batch, delivery order across batches; docs/reliability.md).
+      const byUuid = uuidTimelines.get(k) ?? [];
+      uuidTimelines.set(k, byUuid);
+      byUuid.push(
         line('person.properties.update', id, {
           uuid: seededUuid(k, 2),
           set: { crm_score: Math.floor(random() * 1000) },
         }),
-      ]);
+      );
     } else if (r < 0.38) {
       timeline.push(
         line('person.properties.update', id, { distinctId: `g${k}`, unset: ['seats'] }),
@@ -138,6 +144,7 @@ export function generateWorkload(size: number, seed = 20_261_128): Workload {
       );
     }
   }
+  timelines.push(...uuidTimelines.values());
   for (let i = 0; i < unknownUuid; i++) {
     timelines.push([
       line('person.properties.update', `ghost-${i}`, {
