@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { buildFunctionBundles, bundleSettings, projectRoot } from '../infra/bundling.ts';
+import { buildFunctionBundles, esbuildOptions, projectRoot } from '../infra/bundling.ts';
 
 /** Every module the benchmark runs or measures, built like the deployed functions (`infra/bundling.ts`). */
 export interface BenchBundles {
@@ -23,22 +23,12 @@ export async function buildBenchBundles(outdir: string): Promise<BenchBundles> {
     'minimal-powertools': 'bench/baseline/minimal-powertools-handler.ts',
     'minimal-powertools-sqs': 'bench/baseline/minimal-powertools-sqs-handler.ts',
   };
+  // The functions' own esbuild settings (infra/bundling.ts), so the baseline and the references are built alike.
   await build({
+    ...esbuildOptions(outdir, []),
     entryPoints: Object.fromEntries(
       Object.entries(entries).map(([name, file]) => [name, path.join(projectRoot, file)]),
     ),
-    outdir,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    format: bundleSettings.format,
-    platform: bundleSettings.platform,
-    target: bundleSettings.target,
-    minify: bundleSettings.minify,
-    mainFields: [...bundleSettings.mainFields],
-    external: [...bundleSettings.external],
-    banner: { js: bundleSettings.banner },
-    absWorkingDir: projectRoot,
-    logLevel: 'silent',
   });
   const at = (name: string) => path.join(outdir, `${name}.mjs`);
   return {
