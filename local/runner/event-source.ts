@@ -37,11 +37,11 @@ export interface EventSourceOptions {
  * timeout (set at receive, or changed by the function before it died) runs out.
  */
 export interface KillChaos {
-  /** Fraction of invocations to kill, in [0, 1]. */
+  /** Fraction of invocations to kill, in [0, 1], spread evenly (one per 1/rate invocations). */
   readonly rate: number;
   /** The kill happens uniformly within this many ms of the start (if the run lasts that long). */
   readonly withinMs: number;
-  /** Seeded source of randomness, so a run is repeatable. */
+  /** Seeded source of randomness for when in the invocation the kill lands, so a run is repeatable. */
   readonly random: () => number;
 }
 
@@ -159,6 +159,8 @@ export function startEventSource(options: EventSourceOptions): EventSource {
     return deleted;
   };
 
+  let invocationCount = 0;
+  let killPending = false;
   const invokeOnce = async (messages: Message[]) => {
     const started = Date.now();
     const records = messages.map((m) => toSqsRecord(m, options.queueArn, options.region));
@@ -167,10 +169,16 @@ export function startEventSource(options: EventSourceOptions): EventSource {
     let error: Error | undefined;
     let failed = new Set<string>(ids);
     const kill = options.kill;
+    invocationCount += 1;
+    // Kills are spread evenly (one per 1/rate invocations, the first after half of that), not drawn per invocation:
+    // a short run then sees its share of kills instead of none by chance. A kill that lands after its invocation has
+    // already finished moves on to the next invocation.
+    if (kill !== undefined && kill.rate > 0) {
+      const slot = (n: number) => Math.floor(n * kill.rate + 0.5);
+      if (slot(invocationCount) > slot(invocationCount - 1)) killPending = true;
+    }
     const killAfterMs =
-      kill !== undefined && kill.random() < kill.rate
-        ? Math.floor(kill.random() * kill.withinMs)
-        : undefined;
+      kill !== undefined && killPending ? Math.floor(kill.random() * kill.withinMs) : undefined;
     try {
       response = await options.invoker.invoke(toSqsEvent(records), {
         timeoutMs,
@@ -182,7 +190,10 @@ export function startEventSource(options: EventSourceOptions): EventSource {
       stats.errors += 1;
     }
     const killed = error?.name === 'InvocationKilledError';
-    if (killed) stats.killed += 1;
+    if (killed) {
+      stats.killed += 1;
+      killPending = false;
+    }
     const toDelete = messages.filter((m) => !failed.has(m.MessageId ?? ''));
     const deletedIds = toDelete.length > 0 ? await deleteAll(toDelete) : [];
     stats.invocations += 1;
