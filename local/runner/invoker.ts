@@ -96,8 +96,24 @@ export interface WorkerInvokerOptions {
   readonly onStderr?: (line: string) => void;
 }
 
+/**
+ * Source of `sandboxContext(functionName, id, deadline)`, the Lambda context object a handler receives, for the
+ * sandbox bootstraps (this file's worker and process-invoker.ts's child process) to include.
+ */
+export const LAMBDA_CONTEXT_SOURCE = `
+function sandboxContext(functionName, id, deadline) {
+  return {
+    callbackWaitsForEmptyEventLoop: false, functionName, functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:' + functionName,
+    memoryLimitInMB: '512', awsRequestId: id, logGroupName: '/aws/lambda/' + functionName,
+    logStreamName: 'local', getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done() {}, fail() {}, succeed() {},
+  };
+}
+`;
+
 // The sandbox bootstrap: loads the module once (the cold start), then serves invocations.
-const BOOTSTRAP = `
+const BOOTSTRAP = `${LAMBDA_CONTEXT_SOURCE}
 const { parentPort, workerData } = require('node:worker_threads');
 const ready = (async () => {
   if (workerData.tsxApi) (await import(workerData.tsxApi)).register();
@@ -109,13 +125,7 @@ const ready = (async () => {
 parentPort.on('message', async ({ id, event, deadline }) => {
   try {
     const handler = await ready;
-    const context = {
-      callbackWaitsForEmptyEventLoop: false, functionName: workerData.functionName, functionVersion: '$LATEST',
-      invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:' + workerData.functionName,
-      memoryLimitInMB: '512', awsRequestId: id, logGroupName: '/aws/lambda/' + workerData.functionName,
-      logStreamName: 'local', getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      done() {}, fail() {}, succeed() {},
-    };
+    const context = sandboxContext(workerData.functionName, id, deadline);
     const response = await handler(event, context);
     done(id, { id, ok: true, response: response ?? null });
   } catch (error) {

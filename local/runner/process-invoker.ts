@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { InvocationKilledError, InvocationTimeoutError, type Invoker } from './invoker.ts';
+import {
+  InvocationKilledError,
+  InvocationTimeoutError,
+  type Invoker,
+  LAMBDA_CONTEXT_SOURCE,
+} from './invoker.ts';
 
 /** Options of {@link processInvoker}. */
 export interface ProcessInvokerOptions {
@@ -25,7 +30,7 @@ export interface ProcessInvokerOptions {
 
 // The sandbox: a child process on another Node binary. Same protocol as the worker bootstrap of invoker.ts: the
 // reply on the IPC channel, a marker line on stdout and stderr after the invocation's own output.
-const BOOTSTRAP = `
+const BOOTSTRAP = `${LAMBDA_CONTEXT_SOURCE}
 const [moduleUrl, exportName, functionName, marker] = process.argv.slice(2);
 const ready = (async () => {
   const mod = await import(moduleUrl);
@@ -37,13 +42,7 @@ process.on('message', async ({ id, event, deadline }) => {
   let reply;
   try {
     const handler = await ready;
-    const context = {
-      callbackWaitsForEmptyEventLoop: false, functionName, functionVersion: '$LATEST',
-      invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:' + functionName,
-      memoryLimitInMB: '512', awsRequestId: id, logGroupName: '/aws/lambda/' + functionName,
-      logStreamName: 'local', getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      done() {}, fail() {}, succeed() {},
-    };
+    const context = sandboxContext(functionName, id, deadline);
     reply = { id, ok: true, response: (await handler(event, context)) ?? null, version: process.version };
   } catch (error) {
     reply = { id, ok: false, error: String((error && error.stack) || error), version: process.version };
