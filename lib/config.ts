@@ -33,6 +33,15 @@ export const RuntimeEnvSchema = z
     POSTHOG_RATE_TIME_SCALE: z.coerce.number().positive().optional(),
     /** `update_property` (the Persons API) or `capture` (`$set`/`$unset` events) for property writes. */
     POSTHOG_PROPERTY_WRITES: z.enum(['update_property', 'capture']).default('update_property'),
+    /**
+     * The shared state table (DynamoDB): the fleet-wide rate budget and the erasure tombstones. Unset = no shared
+     * state: each instance holds `budget / POSTHOG_RATE_INSTANCES` and capture writes are not checked for erasure.
+     */
+    RELAY_STATE_TABLE_NAME: nonEmpty.optional(),
+    /** A shared-budget round trip slower than this falls back to the per-instance share. */
+    RATE_BUDGET_STORE_TIMEOUT_MS: positiveInt(250),
+    /** How long a distinct id deleted by the deletions lane stays protected from capture writes. */
+    TOMBSTONE_TTL_DAYS: z.coerce.number().positive().default(30),
     POSTHOG_TIMEOUT_MS: positiveInt(10_000),
     POSTHOG_MAX_RETRIES: nonNegativeInt(2),
     DLQ_URL: z.url({ error: 'must be the URL of the dead-letter queue' }),
@@ -86,6 +95,12 @@ export interface Config {
     };
   };
   readonly queues: { readonly queueUrl: string; readonly dlqUrl: string; readonly region: string };
+  /** The shared state table; absent when `RELAY_STATE_TABLE_NAME` is unset. */
+  readonly sharedState?: {
+    readonly tableName: string;
+    readonly storeTimeoutMs: number;
+    readonly tombstoneTtlDays: number;
+  };
   readonly retry: {
     readonly baseDelaySeconds: number;
     readonly maxDelaySeconds: number;
@@ -166,6 +181,15 @@ export function loadConfig(
       },
     },
     queues: { queueUrl: e.QUEUE_URL, dlqUrl: e.DLQ_URL, region: e.AWS_REGION },
+    ...(e.RELAY_STATE_TABLE_NAME === undefined
+      ? {}
+      : {
+          sharedState: {
+            tableName: e.RELAY_STATE_TABLE_NAME,
+            storeTimeoutMs: e.RATE_BUDGET_STORE_TIMEOUT_MS,
+            tombstoneTtlDays: e.TOMBSTONE_TTL_DAYS,
+          },
+        }),
     retry: {
       baseDelaySeconds: e.RETRY_BASE_DELAY_SECONDS,
       maxDelaySeconds: e.RETRY_MAX_DELAY_SECONDS,

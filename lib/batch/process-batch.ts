@@ -6,6 +6,7 @@ import { type Command, laneOf, parseMessage } from '../messages/index.ts';
 import { type InboundCommand, planBatch } from '../planner/index.ts';
 import type { RelayLogger } from '../runtime/logger.ts';
 import { METRIC_NAMES, type RelayMetrics } from '../runtime/metrics.ts';
+import type { ErasureGuard } from '../store/erasure-guard.ts';
 import type { DeadLetter, QueueOps } from './queue-ops.ts';
 import { type RetryPolicy, retryDelaySeconds } from './retry-policy.ts';
 
@@ -33,6 +34,8 @@ export interface BatchLoopDeps {
    * @default no handler-side limit
    */
   readonly maxReceiveCount?: number;
+  /** Rejects capture writes to erased distinct ids before planning (lib/store/erasure-guard.ts). @default none */
+  readonly erasureGuard?: ErasureGuard;
   readonly logger: RelayLogger;
   readonly metrics: RelayMetrics;
   readonly now?: () => number;
@@ -159,6 +162,15 @@ export function createBatchHandler(
         continue;
       }
       inbound.push({ messageId: record.messageId, command: parsed.command });
+    }
+
+    // 1b. A capture write would re-create a person that persons.delete erased: such messages are rejected here.
+    if (deps.erasureGuard !== undefined && inbound.length > 0) {
+      const guarded = await deps.erasureGuard(inbound, deps.propertyWrites ?? 'update_property');
+      for (const [id, outcome] of guarded) outcomes.set(id, outcome);
+      if (guarded.size > 0) {
+        inbound.splice(0, inbound.length, ...inbound.filter((m) => !guarded.has(m.messageId)));
+      }
     }
 
     // 2. Plan the whole batch and execute it before the deadline.

@@ -24,7 +24,12 @@ import { deriveCaptureHost, normalizeHost, normalizeProjectId } from './host.ts'
 import { isIllegalDistinctId } from './illegal-ids.ts';
 import { paginate } from './pagination.ts';
 import { path, personRef, UUID_PATTERN } from './path.ts';
-import { PostHogRateLimiter, type RateBucket, type RatePermit } from './rate-limiter.ts';
+import {
+  PostHogRateLimiter,
+  type RateBucket,
+  type RateGovernor,
+  type RatePermit,
+} from './rate-limiter.ts';
 import {
   ActivityPageSchema,
   BatchByDistinctIdsResponseSchema,
@@ -188,11 +193,11 @@ export class PostHogClient {
   readonly #maxRetryAfterMs: number;
   readonly #backoffBaseMs: number;
   readonly #backoffCapMs: number;
-  readonly #limiter: PostHogRateLimiter | undefined;
+  readonly #limiter: RateGovernor | undefined;
   readonly #logger: PostHogLogger | undefined;
   readonly #onResponse: ((info: ResponseInfo) => void) | undefined;
 
-  constructor(options: PostHogClientOptions & { rateLimiter?: PostHogRateLimiter }) {
+  constructor(options: PostHogClientOptions & { rateLimiter?: RateGovernor }) {
     this.host = normalizeHost(options.host, 'host');
     this.captureHost =
       options.captureHost === undefined

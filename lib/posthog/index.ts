@@ -58,6 +58,7 @@ export {
   POSTHOG_RATE_LIMITS,
   PostHogRateLimiter,
   type RateBucket,
+  type RateGovernor,
   type RatePermit,
   type RateWindow,
   SlidingWindowLimiter,

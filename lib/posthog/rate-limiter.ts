@@ -139,6 +139,14 @@ export class SlidingWindowLimiter {
     }
   }
 
+  /**
+   * Counts a request started elsewhere (the shared budget granted it) at `at`, as answered then: when this limiter
+   * later takes over as the fallback, it knows what the instance already spent.
+   */
+  record(at: number = this.#clock.now()): void {
+    this.#entries.push({ doneAt: at });
+  }
+
   /** Blocks every start until `until` (epoch ms): used when PostHog answers 429 anyway. */
   blockUntil(until: number): void {
     this.#blockedUntil = Math.max(this.#blockedUntil, until);
@@ -196,6 +204,17 @@ export const POSTHOG_RATE_LIMITS = {
 /** Which throttle bucket an endpoint falls in; `null` for capture, which the API throttles skip. */
 export type RateBucket = 'delete' | 'other';
 
+/**
+ * What the client needs from a rate governor: {@link PostHogRateLimiter} (in-process, a share of the budget per
+ * instance) or the fleet-wide `SharedRateLimiter` of `lib/budget` (one budget per key in DynamoDB).
+ */
+export interface RateGovernor {
+  /** Waits for a slot in `bucket`; the permit is released once the request has its answer. */
+  acquire(bucket: RateBucket, options?: AcquireOptions): Promise<RatePermit>;
+  /** After a 429 (someone else spent the key's budget): holds the bucket back until `until` (epoch ms). */
+  blockUntil(bucket: RateBucket, until: number): void;
+}
+
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 /** Default slack per window, absorbing latency differences between our send and PostHog's count. */
@@ -210,7 +229,7 @@ export const DEFAULT_SAFETY_MARGIN_MS = 1_000;
  * const limiter = new PostHogRateLimiter({ instances: 4 }, { now: Date.now, sleep });
  * await limiter.acquire('delete', { deadline });
  */
-export class PostHogRateLimiter {
+export class PostHogRateLimiter implements RateGovernor {
   readonly #buckets: Record<RateBucket, SlidingWindowLimiter>;
 
   constructor(options: RateLimitOptions, clock: LimiterClock) {
@@ -262,6 +281,11 @@ export class PostHogRateLimiter {
   /** Waits for a slot in `bucket` (see {@link SlidingWindowLimiter.acquire}); release it when answered. */
   acquire(bucket: RateBucket, options?: AcquireOptions): Promise<RatePermit> {
     return this.#buckets[bucket].acquire(options);
+  }
+
+  /** Counts a request of `bucket` granted elsewhere (see {@link SlidingWindowLimiter.record}). */
+  record(bucket: RateBucket, at?: number): void {
+    this.#buckets[bucket].record(at);
   }
 
   /** After a 429 anyway (another process on the same key), holds the whole bucket back. */

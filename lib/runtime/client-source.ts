@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
-import { PostHogClient, type PostHogClientOptions } from '../posthog/index.ts';
+import { PostHogClient, type PostHogClientOptions, type RateGovernor } from '../posthog/index.ts';
+import type { TombstoneStore } from '../store/index.ts';
 import type { RelayLogger } from './logger.ts';
 import { METRIC_NAMES, type RelayMetrics } from './metrics.ts';
 import type { PostHogSecret } from './secrets.ts';
@@ -19,6 +20,11 @@ export function createClientSource(options: {
   metrics: RelayMetrics;
   logger?: RelayLogger;
   fetch?: typeof fetch;
+  /** The fleet-wide budget of a key (lib/budget); default the in-process per-instance share. */
+  sharedBudget?: (personalApiKey: string) => RateGovernor;
+  /** Where a delete by distinct id records its tombstones (deletions lane, lib/store). */
+  tombstones?: TombstoneStore;
+  now?: () => number;
 }): () => Promise<PostHogClient> {
   let current: { fingerprint: string; client: PostHogClient } | undefined;
   const { posthog } = options.config;
@@ -50,7 +56,22 @@ export function createClientSource(options: {
         if (status >= 500) options.metrics.count(METRIC_NAMES.postHogServerErrors, 1);
       },
     };
-    const client = instrumentDeletes(new PostHogClient(clientOptions), options.metrics);
+    const rateLimiter = options.sharedBudget?.(secret.personalApiKey);
+    let client = instrumentDeletes(
+      new PostHogClient({
+        ...clientOptions,
+        ...(rateLimiter === undefined ? {} : { rateLimiter }),
+      }),
+      options.metrics,
+    );
+    if (options.tombstones !== undefined) {
+      client = recordTombstones(client, {
+        tombstones: options.tombstones,
+        metrics: options.metrics,
+        now: options.now ?? Date.now,
+        ...(options.logger === undefined ? {} : { logger: options.logger }),
+      });
+    }
     current = { fingerprint, client };
     return client;
   };
@@ -66,6 +87,42 @@ function instrumentDeletes(client: PostHogClient, metrics: RelayMetrics): PostHo
       result.personsDeleted + result.personsQueuedForDeletion,
     );
     return result;
+  };
+  return client;
+}
+
+/**
+ * Records a tombstone for every distinct id a `bulkDelete` erases (not `keepPerson`), before the delete: the changes
+ * lane then refuses capture writes that would re-create those persons (lib/store/erasure-guard.ts). Written first so
+ * that no capture write can slip in between the delete and its tombstone. A failed tombstone write does not hold
+ * the erasure back: it is counted (`TombstoneWriteFailures`) and logged, and the delete goes ahead. Deletes by
+ * person uuid leave no tombstone (the relay does not know their distinct ids without an extra lookup).
+ */
+function recordTombstones(
+  client: PostHogClient,
+  deps: {
+    tombstones: TombstoneStore;
+    metrics: RelayMetrics;
+    now: () => number;
+    logger?: RelayLogger;
+  },
+): PostHogClient {
+  const bulkDelete = client.bulkDelete.bind(client);
+  client.bulkDelete = async (...args: Parameters<PostHogClient['bulkDelete']>) => {
+    const [target, flags] = args;
+    if ('distinctIds' in target && flags?.keepPerson !== true && target.distinctIds.length > 0) {
+      try {
+        await deps.tombstones.record(target.distinctIds, deps.now());
+        deps.metrics.count(METRIC_NAMES.tombstonesRecorded, new Set(target.distinctIds).size);
+      } catch (error) {
+        deps.metrics.count(METRIC_NAMES.tombstoneWriteFailures, 1);
+        deps.logger?.error('could not record erasure tombstones; deleting anyway', {
+          distinctIds: target.distinctIds.length,
+          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        });
+      }
+    }
+    return bulkDelete(...args);
   };
   return client;
 }

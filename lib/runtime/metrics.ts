@@ -15,6 +15,14 @@ export const METRIC_NAMES = {
   postHogAuthRejected: 'PostHogAuthRejected',
   /** PostHog answered 5xx. */
   postHogServerErrors: 'PostHogServerErrors',
+  /** Rate-limiter acquisitions served by the per-instance share because the shared budget's store failed or was slow. */
+  rateBudgetFallbacks: 'RateBudgetFallbacks',
+  /** Shared-budget store round trips that failed or timed out (each starts a fallback hold). */
+  rateBudgetStoreFailures: 'RateBudgetStoreFailures',
+  /** Erasure tombstones written by the deletions lane. */
+  tombstonesRecorded: 'TombstonesRecorded',
+  /** Tombstone writes that failed (the delete itself still went ahead). */
+  tombstoneWriteFailures: 'TombstoneWriteFailures',
 } as const;
 
 /** One of {@link METRIC_NAMES}. */

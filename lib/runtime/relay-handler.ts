@@ -1,11 +1,23 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createBatchHandler, type LambdaContextLike } from '../batch/process-batch.ts';
 import { type QueueOps, sqsQueueOps } from '../batch/queue-ops.ts';
+import { SharedRateLimiter } from '../budget/index.ts';
 import type { Config } from '../config.ts';
+import type { RateGovernor } from '../posthog/index.ts';
+import {
+  createErasureGuard,
+  DynamoBudgetStore,
+  DynamoTombstoneStore,
+  type ErasureGuard,
+  keyHash,
+  type TombstoneStore,
+} from '../store/index.ts';
 import { createClientSource } from './client-source.ts';
 import { createLogger, type RelayLogger } from './logger.ts';
-import { PowertoolsRelayMetrics, type RelayMetrics } from './metrics.ts';
+import { METRIC_NAMES, PowertoolsRelayMetrics, type RelayMetrics } from './metrics.ts';
 import { createSecretSource, type FetchSecret } from './secrets.ts';
 
 /** Optional replacements for the parts a Lambda builds itself; tests and the local runner use them. */
@@ -20,6 +32,8 @@ export interface RelayHandlerOverrides {
   readonly metrics?: RelayMetrics;
   readonly now?: () => number;
   readonly random?: () => number;
+  /** The DynamoDB client of the shared state table; default one for the function's region. */
+  readonly dynamodb?: DynamoDBClient;
 }
 
 /** A Lambda SQS handler that always answers with a partial batch response. */
@@ -55,12 +69,18 @@ export function createRelayHandler(
     maxAgeSeconds: config.posthog.secretMaxAgeSeconds,
     ...(overrides.fetchSecret === undefined ? {} : { fetchSecret: overrides.fetchSecret }),
   });
+  const shared = sharedState(config, overrides, logger, metrics);
   const getClient = createClientSource({
     config,
     secrets,
     metrics,
     logger,
     ...(overrides.fetch === undefined ? {} : { fetch: overrides.fetch }),
+    ...(overrides.now === undefined ? {} : { now: overrides.now }),
+    ...(shared === undefined ? {} : { sharedBudget: shared.budget }),
+    ...(shared !== undefined && config.lane === 'deletions'
+      ? { tombstones: shared.tombstones }
+      : {}),
   });
   // The queue URL, not a per-request endpoint, names the queue: `useQueueUrlAsEndpoint: false` lets
   // AWS_ENDPOINT_URL_SQS (fauxqs locally) decide where requests go, and changes nothing in AWS.
@@ -79,6 +99,7 @@ export function createRelayHandler(
     },
     safetyMarginMs: config.retry.deadlineSafetyMarginMs,
     propertyWrites: config.posthog.propertyWrites,
+    ...(shared !== undefined && config.lane === 'changes' ? { erasureGuard: shared.guard } : {}),
     ...(config.retry.maxReceiveCount === undefined
       ? {}
       : { maxReceiveCount: config.retry.maxReceiveCount }),
@@ -88,4 +109,69 @@ export function createRelayHandler(
     ...(overrides.random === undefined ? {} : { random: overrides.random }),
   });
   return async (event, context) => (await batch(event, context)).response;
+}
+
+/**
+ * The shared state table's parts (when `RELAY_STATE_TABLE_NAME` is set): the fleet-wide budget of each key, the
+ * tombstones (written by the deletions lane) and the erasure guard (the changes lane). The DynamoDB client makes at
+ * most 2 attempts with short socket timeouts: the budget gives a round trip `RATE_BUDGET_STORE_TIMEOUT_MS` and then
+ * falls back, so SDK retries beyond that would only hold the caller.
+ */
+function sharedState(
+  config: Config,
+  overrides: RelayHandlerOverrides,
+  logger: RelayLogger,
+  metrics: RelayMetrics,
+):
+  | {
+      budget: (personalApiKey: string) => RateGovernor;
+      tombstones: TombstoneStore;
+      guard: ErasureGuard;
+    }
+  | undefined {
+  const state = config.sharedState;
+  if (state === undefined) return undefined;
+  const dynamodb =
+    overrides.dynamodb ??
+    new DynamoDBClient({
+      region: config.queues.region,
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+    });
+  const now = overrides.now ?? Date.now;
+  const store = new DynamoBudgetStore(dynamodb, state.tableName);
+  const tombstones = new DynamoTombstoneStore(dynamodb, {
+    tableName: state.tableName,
+    projectId: config.posthog.projectId,
+    ttlDays: state.tombstoneTtlDays,
+  });
+  const budget = (personalApiKey: string): RateGovernor =>
+    new SharedRateLimiter(
+      {
+        store,
+        keyHash: keyHash(personalApiKey),
+        rateLimits: { ...config.posthog.rateLimits },
+        storeTimeoutMs: state.storeTimeoutMs,
+        onFallback: (event) => {
+          if (event.reason === 'degraded') {
+            metrics.count(METRIC_NAMES.rateBudgetFallbacks, 1, { bucket: event.bucket });
+            return;
+          }
+          metrics.count(METRIC_NAMES.rateBudgetStoreFailures, 1);
+          logger.warn('shared rate budget unavailable; using the per-instance share', {
+            bucket: event.bucket,
+            reason: event.reason,
+            error:
+              event.error instanceof Error
+                ? `${event.error.name}: ${event.error.message}`
+                : String(event.error),
+          });
+        },
+      },
+      {
+        now,
+        sleep: (ms, signal) => delay(ms, undefined, signal === undefined ? {} : { signal }),
+      },
+    );
+  return { budget, tombstones, guard: createErasureGuard({ tombstones, now }) };
 }

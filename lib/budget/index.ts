@@ -1,0 +1,20 @@
+/** The fleet-wide PostHog rate budget: token buckets per personal API key in a shared store. */
+export {
+  type FallbackEvent,
+  type SharedLimiterStats,
+  SharedRateLimiter,
+  type SharedRateLimiterOptions,
+} from './shared-limiter.ts';
+export type { BudgetStore, StoredBucket } from './store.ts';
+export {
+  type BucketSpec,
+  type BucketState,
+  checkSpec,
+  defaultCapacity,
+  emissionIntervalMs,
+  idleAfter,
+  idleState,
+  type Reservation,
+  reserve,
+  toleranceMs,
+} from './token-bucket.ts';
