@@ -30,6 +30,10 @@ export const EMF_DIMENSIONS = {
   PostHogResponses: ['service'],
   PostHogAuthRejected: ['service'],
   PostHogServerErrors: ['service'],
+  RateBudgetFallbacks: ['service'],
+  RateBudgetStoreFailures: ['service'],
+  TombstonesRecorded: ['service'],
+  TombstoneWriteFailures: ['service'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** A metric the functions write as EMF. */
@@ -416,6 +420,20 @@ export class RelayMonitoring extends Construct {
         left: [search('PostHogResponses', 'responses')],
         right: [search('PostHogAuthRejected', '401/403'), search('PostHogServerErrors', '5xx')],
         width: 24,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Shared rate budget: fallbacks to the per-instance share, store failures',
+        left: [search('RateBudgetFallbacks', 'fallback acquisitions')],
+        right: [search('RateBudgetStoreFailures', 'store failures')],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Erasure tombstones: recorded, write failures',
+        left: [search('TombstonesRecorded', 'recorded')],
+        right: [search('TombstoneWriteFailures', 'write failures')],
+        width: 12,
       }),
     );
     for (const lane of props.lanes) {

@@ -28,6 +28,7 @@ import { entryPath, type FunctionName } from '../bundling.ts';
 import type { InfraConfig } from '../config.ts';
 import { QueueConsumer } from '../constructs/queue-consumer.ts';
 import { SalesforceCdcRouting } from '../constructs/salesforce-cdc-routing.ts';
+import { SharedStateTable } from '../constructs/shared-state-table.ts';
 import { WebhookIngress } from '../constructs/webhook-ingress.ts';
 import { maxConcurrencyFor } from '../rate-budget.ts';
 
@@ -188,6 +189,8 @@ export class PersonsRelayStack extends Stack {
   public readonly routingDeadLetterQueue: sqs.Queue | undefined;
   /** Physical name of {@link routingDeadLetterQueue}. */
   public readonly routingDeadLetterQueueName: string | undefined;
+  /** The shared state table: the fleet-wide rate budget and the erasure tombstones, used by both lanes. */
+  public readonly stateTable: SharedStateTable;
   /** The webhook ingress (only when `webhookProviders` is set). */
   public readonly webhookIngress: WebhookIngress | undefined;
   /** The Salesforce CDC rules (only when `salesforceEventBusName` is set). */
@@ -246,7 +249,8 @@ export class PersonsRelayStack extends Stack {
           POSTHOG_RATE_DELETE_PER_MINUTE: String(config.rateDeletePerMinute),
           POSTHOG_RATE_DELETE_PER_HOUR: String(config.rateDeletePerHour),
           POSTHOG_RATE_OTHER_PER_MINUTE: String(config.rateOtherPerMinute),
-          // The client-side limiter divides the budget by the number of instances Lambda may run.
+          // The shared budget (RELAY_STATE_TABLE_NAME) is the fleet's; this share is only its fallback when the
+          // table is slow or failing: the budget divided by the number of instances Lambda may run.
           POSTHOG_RATE_INSTANCES: String(concurrency[name]),
           POSTHOG_PROPERTY_WRITES: config.propertyWrites,
           RETRY_BASE_DELAY_SECONDS: String(RETRY_DESIGN.baseDelaySeconds),
@@ -271,6 +275,13 @@ export class PersonsRelayStack extends Stack {
       return consumer;
     };
     this.lanes = { deletions: lane('deletions'), changes: lane('changes') };
+    // One budget per PostHog key for the whole fleet (both lanes), and the erasure tombstones (lib/store).
+    this.stateTable = new SharedStateTable(this, 'SharedState', {
+      tableName: `${this.stackName}-state`,
+      removalPolicy,
+    });
+    this.stateTable.bind(this.lanes.deletions, 'deletions');
+    this.stateTable.bind(this.lanes.changes, 'changes');
 
     this.allowProducers(config);
     this.routingDeadLetterQueueName =

@@ -154,7 +154,7 @@ function sharedState(
         storeTimeoutMs: state.storeTimeoutMs,
         onFallback: (event) => {
           if (event.reason === 'degraded') {
-            metrics.count(METRIC_NAMES.rateBudgetFallbacks, 1, { bucket: event.bucket });
+            metrics.count(METRIC_NAMES.rateBudgetFallbacks, 1);
             return;
           }
           metrics.count(METRIC_NAMES.rateBudgetStoreFailures, 1);

@@ -307,8 +307,15 @@ describe('IAM', () => {
         const byActions = Object.fromEntries(
           statements.map((s) => [actions(s).sort().join(','), s.Resource]),
         );
+        // The shared state table (test/infra/shared-state.test.ts): the budget, and tombstones by lane.
+        const tombstones =
+          'dynamodb:BatchWriteItem' in byActions
+            ? 'dynamodb:BatchWriteItem'
+            : 'dynamodb:BatchGetItem';
         expect(Object.keys(byActions).sort()).toEqual(
           [
+            'dynamodb:GetItem,dynamodb:UpdateItem',
+            tombstones,
             'logs:CreateLogStream,logs:PutLogEvents',
             'xray:PutTelemetryRecords,xray:PutTraceSegments',
             'sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl,sqs:ReceiveMessage',
