@@ -43,7 +43,10 @@ function dynamoStatements(lane: 'deletions' | 'changes'): Statement[] {
   const roleId = refId(laneFunction(lane).Properties?.['Role']);
   return policies
     .filter((p) => ((p.Properties?.['Roles'] as unknown[]) ?? []).some((r) => refId(r) === roleId))
-    .flatMap((p) => (p.Properties?.['PolicyDocument'] as { Statement: Statement[] }).Statement)
+    .flatMap((p) => {
+      const document = p.Properties?.['PolicyDocument'] as { Statement: Statement[] };
+      return document.Statement;
+    })
     .filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
 }
 
@@ -63,9 +66,10 @@ describe('shared state table', () => {
   it.each(['deletions', 'changes'] as const)(
     'gives the %s function its name by environment, and a config that enables the shared state',
     (lane) => {
-      const variables = (
-        laneFunction(lane).Properties?.['Environment'] as { Variables: Record<string, unknown> }
-      ).Variables;
+      const environment = laneFunction(lane).Properties?.['Environment'] as {
+        Variables: Record<string, unknown>;
+      };
+      const variables = environment.Variables;
       expect(refId(variables[STATE_TABLE_ENV])).toBe(tableId);
       const config = loadConfig({
         ...Object.fromEntries(
