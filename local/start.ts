@@ -12,7 +12,8 @@ import { listDeadLetters } from './sqs/dlq.ts';
 import { sendCommandLines } from './sqs/send-commands.ts';
 import { formatWebhookReport, runSampleWebhooks } from './webhooks/run.ts';
 
-// `npm start`: the whole pipeline on this machine. fauxqs + the PostHog emulator (demo seed, time scaled) +
+// `npm start`: the whole pipeline on this machine. fauxqs + dynalite (the shared state table: rate budget and
+// erasure tombstones) + the PostHog emulator (demo seed, time scaled) +
 // both bundled handlers under the Lambda-like runner; sends examples/events.ndjson, waits until the queues
 // are drained, prints the report. `npm start -- --posthog-host <url>` aims the same pipeline at a real
 // PostHog project (key in POSTHOG_PERSONAL_API_KEY, POSTHOG_PROJECT_ID, POSTHOG_PROJECT_TOKEN).
@@ -21,8 +22,9 @@ process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
 const USAGE = `Usage: npm start -- [options]
 
-Runs persons-relay end to end on this machine: fauxqs, the PostHog emulator and the two bundled
-functions; sends a file of messages, waits until the queues are drained and prints the report.
+Runs persons-relay end to end on this machine: fauxqs, dynalite (the shared rate budget and erasure
+tombstones), the PostHog emulator and the two bundled functions; sends a file of messages, waits
+until the queues are drained and prints the report.
 
 Options:
   --file <path>          NDJSON file of message bodies to send (default: examples/events.ndjson)

@@ -1,6 +1,8 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { LANE_MAX_RECEIVE_COUNT, LANE_QUEUES } from '../../lib/batch/lane-queues.ts';
+import { STATE_TABLE_ENV } from '../../lib/store/table.ts';
 import { LOCAL_CREDENTIALS, type LocalSqs, type QueuePair, startLocalSqs } from '../sqs/index.ts';
+import { type LocalDynamo, startLocalDynamo } from '../store/index.ts';
 import {
   type EventSource,
   type InvocationInfo,
@@ -55,11 +57,19 @@ export interface LocalStackOptions {
    * threads of this process. Bundles only (`.mjs`): no TypeScript loader is installed there.
    */
   readonly nodePath?: string;
+  /**
+   * Run dynalite as the shared state table (the fleet-wide rate budget and the erasure tombstones), as deployed.
+   * `false` leaves `RELAY_STATE_TABLE_NAME` unset: each instance holds `budget / instances` (the bench's baseline).
+   * @default true
+   */
+  readonly sharedState?: boolean;
 }
 
 /** The running local pipeline: fauxqs, both lanes, the secret stub and the two functions' pollers. */
 export interface LocalStack {
   readonly sqs: LocalSqs;
+  /** The embedded dynalite holding the shared state table (absent with `sharedState: false`). */
+  readonly dynamo: LocalDynamo | undefined;
   readonly secrets: SecretsManagerStub;
   readonly observer: FunctionOutputObserver;
   /** The pollers, once started. */
@@ -123,6 +133,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         : { projectToken: options.posthog.projectToken }),
     }),
   });
+  const dynamo = options.sharedState === false ? undefined : await startLocalDynamo();
   const observer = new FunctionOutputObserver();
   const settings = {
     deletions: { ...DEFAULTS.deletions, ...options.deletions },
@@ -147,6 +158,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    ...(dynamo === undefined
+      ? {}
+      : { [STATE_TABLE_ENV]: dynamo.tableName, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint }),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     AWS_LAMBDA_FUNCTION_NAME: `persons-relay-${lane}`,
     ...options.env,
@@ -247,6 +261,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   return {
     sqs,
+    dynamo,
     secrets,
     observer,
     sources,
@@ -276,6 +291,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await Promise.all([lanes?.deletions.close(), lanes?.changes.close()]);
       await secrets.close();
       await sqs.stop();
+      await dynamo?.stop();
     },
   };
 }
