@@ -51,9 +51,12 @@ export interface SharedRateLimiterOptions {
   >;
   /** A store round trip that takes longer is abandoned and the acquisition falls back. Real time. @default 250 */
   readonly storeTimeoutMs?: number;
-  /** After a store failure, acquisitions use the per-instance share for this long before trying the store again. @default 10 000 */
+  /**
+   * After a store failure, acquisitions use the per-instance share for this long (PostHog time: divided by the time
+   * scale, like the windows) before trying the store again. @default 10 000
+   */
   readonly fallbackHoldMs?: number;
-  /** Lost conditional writes in one round trip before backing off briefly. @default 8 */
+  /** Lost conditional writes in a row before each retry waits 1–10 ms (random) first. @default 3 */
   readonly maxConflicts?: number;
   /** Called once per acquisition served by the fallback (the first of a failure carries the error). */
   readonly onFallback?: (event: FallbackEvent) => void;
@@ -194,8 +197,8 @@ export class SharedRateLimiter implements RateGovernor {
     this.#clock = clock;
     this.#fallback = new PostHogRateLimiter(limits, clock);
     this.#storeTimeoutMs = options.storeTimeoutMs ?? 250;
-    this.#fallbackHoldMs = options.fallbackHoldMs ?? 10_000;
-    this.#maxConflicts = options.maxConflicts ?? 8;
+    this.#fallbackHoldMs = (options.fallbackHoldMs ?? 10_000) / scale;
+    this.#maxConflicts = options.maxConflicts ?? 3;
     this.#onFallback = options.onFallback;
   }
 
@@ -341,7 +344,11 @@ export class SharedRateLimiter implements RateGovernor {
       this.#stats.conflicts += 1;
       b.cached = undefined;
       if (attempt + 1 >= this.#maxConflicts) {
-        throw new StoreUnavailable('store_error', new Error('too many lost conditional writes'));
+        // Writers in lockstep: a short random pause breaks the tie. A conflict proves the store works, so this is
+        // never a reason to fall back; only the round trip's timeout is.
+        await this.#clock.sleep(1 + Math.floor(Math.random() * 10), signal).catch(() => {
+          throw new StoreUnavailable('store_timeout', signal.reason);
+        });
       }
       current = await call(() => this.#store.read(b.key, signal));
     }
