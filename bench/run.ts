@@ -27,6 +27,12 @@ import { type PipelineRun, runPipeline } from './pipeline.ts';
 import { type PlannerCallsRow, plannerCalls } from './planner-calls.ts';
 import { type PlannerCpu, plannerCpu } from './planner-cpu.ts';
 import { PRICES } from './prices.ts';
+import {
+  runSharedBudget,
+  SHARED_BUDGET_SCENARIO,
+  type SharedBudgetOptions,
+  type SharedBudgetSide,
+} from './shared-budget.ts';
 import { crmChurn, erasures, mixed, type Workload } from './workloads.ts';
 
 /** Sizes and time scales of one bench mode (full: the issue's sizes; quick: a smoke test). */
@@ -48,6 +54,7 @@ const MODES = {
     plannerRuns: 30,
     memoryMessages: 10_000,
     plannerScale: 1,
+    sharedBudget: SHARED_BUDGET_SCENARIO,
   },
   quick: {
     w1: 200,
@@ -64,8 +71,12 @@ const MODES = {
     plannerRuns: 3,
     memoryMessages: 200,
     plannerScale: 0.05,
+    sharedBudget: { ...SHARED_BUDGET_SCENARIO, timeScale: 60, deleteCalls: 10, updateCalls: 40 },
   },
-} as const;
+} as const satisfies Record<
+  string,
+  { sharedBudget: SharedBudgetOptions } & Record<string, unknown>
+>;
 
 /** W1 of one side, with the extrapolation from a prefix made explicit. */
 export interface Extrapolated {
@@ -98,6 +109,8 @@ export interface BenchResults {
       readonly oneBatch?: OneBatchRun;
     }
   >;
+  /** Several instances of both lanes on one key: the shared budget vs the per-instance share (bench/shared-budget.ts). */
+  readonly sharedBudget: SharedBudgetSide[];
   readonly plannerCalls: PlannerCallsRow[];
   readonly plannerCpu: PlannerCpu;
   readonly coldStart: ColdStartRow[];
@@ -217,6 +230,10 @@ export async function runBench(options: {
     };
     log(`${workloadTable('W3', W3)}\n`);
     const workloads: BenchResults['workloads'] = { W1, W2, W3 };
+
+    // ---------------------------------------------------------------- one key, several instances of both lanes
+    const sharedBudget = await runSharedBudget(mode.sharedBudget);
+    log(`${sharedBudgetTable(mode.sharedBudget, sharedBudget)}\n`);
     log(
       `W2 as ONE batch (${w2.title}; the relay's planner + executor + client, no SQS):\n${table(
         [
@@ -358,7 +375,10 @@ export async function runBench(options: {
     );
 
     // ---------------------------------------------------------------- targets and correctness
-    const targets = evaluateTargets(workloads, cpu, cold, memory);
+    const targets = [
+      ...evaluateTargets(workloads, cpu, cold, memory),
+      ...sharedBudgetTargets(sharedBudget),
+    ];
     log(
       `Targets (issue 9)\n${table(
         ['target', 'measured', 'verdict'],
@@ -379,6 +399,7 @@ export async function runBench(options: {
       prices: PRICES,
       memorySizeMb,
       workloads,
+      sharedBudget,
       plannerCalls: calls,
       plannerCpu: cpu,
       coldStart: cold,
@@ -393,6 +414,64 @@ export async function runBench(options: {
   } finally {
     await rm(bundleDir, { recursive: true, force: true });
   }
+}
+
+function sharedBudgetTable(o: SharedBudgetOptions, sides: SharedBudgetSide[]): string {
+  const rows: string[][] = [];
+  for (const s of sides) {
+    for (const [lane, f] of [
+      ['deletions', s.deletions],
+      ['changes', s.changes],
+    ] as const) {
+      rows.push([
+        s.side,
+        `${lane} (${o.instances[lane]} of ${o.deployedConcurrency[lane]})`,
+        fmt(f.calls),
+        dec(f.drainMinutes, 2),
+        dec(f.callsPerMinute, 1),
+        fmt(f.maxInAnyMinute),
+        f.sustainedLimitPerMinute === f.limitPerMinute
+          ? `${fmt(f.limitPerMinute)}/min`
+          : `${fmt(f.limitPerMinute)}/min, ${fmt(f.sustainedLimitPerMinute)}/min over an hour`,
+        fmt(f.throttled),
+      ]);
+    }
+  }
+  const shared = sides.find((s) => s.side === 'shared budget');
+  return `One PostHog key, several instances of both lanes (×${o.timeScale}; the relay's planner, executor and client per instance; real PostHog limits)\n${table(
+    [
+      'budget',
+      'lane (instances of max)',
+      'calls',
+      'PostHog min',
+      'calls/min',
+      'max in any minute',
+      'PostHog limit',
+      '429s',
+    ],
+    rows,
+  )}\nShared budget: ${fmt(shared?.storeCalls ?? 0)} DynamoDB (dynalite) calls, ${fmt(shared?.fallbacks ?? 0)} acquisitions served by the per-instance fallback.`;
+}
+
+function sharedBudgetTargets(sides: SharedBudgetSide[]): BenchResults['targets'] {
+  const shared = sides.find((s) => s.side === 'shared budget');
+  if (shared === undefined) return [];
+  const changes = shared.changes;
+  const deletions = shared.deletions;
+  return [
+    {
+      target: 'shared budget: changes lane ≥ 90% of 240/min, with no 429',
+      measured: `${dec(changes.callsPerMinute, 1)}/min (${dec((100 * changes.callsPerMinute) / changes.limitPerMinute, 0)}%), ${fmt(changes.throttled)} 429s`,
+      met: changes.callsPerMinute >= 0.9 * changes.limitPerMinute && changes.throttled === 0,
+    },
+    {
+      target: 'shared budget: deletions lane ≥ 90% of 4800/h, with no 429',
+      measured: `${dec(deletions.callsPerMinute, 1)}/min (${dec((100 * deletions.callsPerMinute) / deletions.sustainedLimitPerMinute, 0)}% of 80/min), ${fmt(deletions.throttled)} 429s`,
+      met:
+        deletions.callsPerMinute >= 0.9 * deletions.sustainedLimitPerMinute &&
+        deletions.throttled === 0,
+    },
+  ];
 }
 
 function workloadTable(id: 'W1' | 'W2' | 'W3', w: BenchResults['workloads']['W1']): string {

@@ -29,5 +29,17 @@ describe('npm run bench -- --quick', () => {
     expect(W2.oneBatch?.wrongValues).toBe(0);
     expect((W2.oneBatch?.calls ?? 0) - (W2.oneBatch?.lookups ?? 0)).toBe(W2.oneBatch?.pairs);
     expect(lines.join('\n')).toContain('Targets (issue 9)');
+    // One key, several instances of both lanes: both sides drain every backlog within the limits.
+    expect(results.sharedBudget.map((s) => s.side)).toEqual([
+      'shared budget',
+      'per-instance share',
+    ]);
+    for (const side of results.sharedBudget) {
+      expect(side.deletions.calls).toBe(10);
+      expect(side.changes.calls).toBe(40);
+      expect(side.changes.maxInAnyMinute).toBeLessThanOrEqual(240);
+    }
+    expect(results.sharedBudget[0]?.storeCalls).toBeGreaterThan(0);
+    expect(lines.join('\n')).toContain('One PostHog key, several instances of both lanes');
   }, 180_000);
 });
