@@ -6,6 +6,7 @@ import {
   SharedRateLimiter,
   type SharedRateLimiterOptions,
 } from '../../../lib/budget/index.ts';
+import { loadConfig } from '../../../lib/config.ts';
 import {
   POSTHOG_RATE_LIMITS,
   PostHogDeadlineError,
@@ -14,6 +15,7 @@ import {
   type RateGovernor,
 } from '../../../lib/posthog/index.ts';
 import { DynamoBudgetStore, keyHash } from '../../../lib/store/index.ts';
+import { timeScaledEnv } from '../../../local/runner/emulator-target.ts';
 import { type LocalDynamo, startLocalDynamo } from '../../../local/store/index.ts';
 import { countingStore, maxInWindow, VirtualTime } from './virtual-time.ts';
 
@@ -323,6 +325,42 @@ describe('SharedRateLimiter fails safe', () => {
 });
 
 describe('SharedRateLimiter with a time scale', () => {
+  it.each([
+    ['timeScaledEnv (budgets × 60, real windows)', timeScaledEnv(60), 240 * 60, 61_000],
+    [
+      'POSTHOG_RATE_TIME_SCALE (windows ÷ 60)',
+      { POSTHOG_RATE_TIME_SCALE: '60' },
+      240,
+      1_000 + 1_000 / 60,
+    ],
+  ])('takes the local time scaling from the function config: %s', (_name, env, limit, windowMs) => {
+    // Prepare: the function's config, as the local runner and the bench set it.
+    const config = loadConfig({
+      LANE: 'changes',
+      POSTHOG_HOST: 'http://127.0.0.1:1',
+      POSTHOG_PROJECT_ID: '1',
+      POSTHOG_SECRET_ID: 's',
+      QUEUE_URL: 'http://127.0.0.1:1/q',
+      DLQ_URL: 'http://127.0.0.1:1/dlq',
+      RELAY_STATE_TABLE_NAME: 't',
+      ...env,
+    });
+
+    // Act: what createRelayHandler builds from it.
+    const limiter = new SharedRateLimiter(
+      {
+        store: new DynamoBudgetStore(dynamo.client, dynamo.tableName),
+        keyHash: 'x',
+        rateLimits: { ...config.posthog.rateLimits },
+      },
+      new VirtualTime(),
+    );
+
+    // Assess
+    expect(limiter.specs('other')[0]?.limit).toBe(limit);
+    expect(limiter.specs('other')[0]?.windowMs).toBeCloseTo(windowMs, 6);
+  });
+
   it('shrinks its windows like the emulator (POSTHOG_RATE_TIME_SCALE), keeping the budgets', async () => {
     // Prepare: ×60, so a PostHog minute lasts one second.
     const time = new VirtualTime();

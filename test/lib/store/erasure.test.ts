@@ -165,6 +165,31 @@ describe('erasure tombstones across the lanes', () => {
     expect(TOMBSTONE_CHECK_FAILED).toBe('tombstone_check_failed');
   });
 
+  it('leaves no tombstone when the person is kept (keepPerson: only events are deleted)', async () => {
+    // Prepare
+    const deletions = relay('deletions');
+    const body = JSON.stringify({
+      type: 'persons.delete',
+      id: 'keep-1',
+      time,
+      data: { distinctIds: ['crm-1006'], keepPerson: true, deleteEvents: true },
+    });
+
+    // Act
+    const response = await deletions(
+      await receive('deletions', [body]),
+      lambdaContext('apply-deletions', Date.now() + 30_000),
+    );
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const store = new DynamoTombstoneStore(dynamo.client, {
+      tableName: dynamo.tableName,
+      projectId: emulator.projectId,
+    });
+    expect([...(await store.erased(['crm-1006'], Date.now()))]).toEqual([]);
+  });
+
   it('stores hashed ids only, with an expiry the readers honour', async () => {
     // Prepare
     const store = new DynamoTombstoneStore(dynamo.client, {
