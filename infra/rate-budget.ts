@@ -2,9 +2,10 @@
  * Sizing the SQS event source's `maxConcurrency` from the PostHog rate budget.
  *
  * PostHog, not Lambda, is the bottleneck: one personal API key may make 480 delete calls a minute but only
- * 4800 an hour (80/min sustained), and 240 other calls a minute (posthog-persons-api.md §1.5). Every concurrent
- * Lambda instance runs its own client-side limiter holding `budget / POSTHOG_RATE_INSTANCES`, so the instances
- * together never exceed the budget. The question is how many instances are worth running.
+ * 4800 an hour (80/min sustained), and 240 other calls a minute (posthog-persons-api.md §1.5). The instances share
+ * one budget per key in the shared state table (lib/budget); while that table is unavailable each falls back to a
+ * client-side limiter holding `budget / POSTHOG_RATE_INSTANCES`, so the instances together still stay under the
+ * budget. The question is how many instances are worth running.
  *
  * Little's law: to keep `r` calls per second in flight when each call takes `L` seconds, you need `r × L`
  * concurrent callers. More instances than that cannot raise throughput (the budget caps it); they only split
