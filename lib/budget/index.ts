@@ -12,6 +12,7 @@ export {
   checkSpec,
   defaultCapacity,
   emissionIntervalMs,
+  type Grant,
   idleAfter,
   idleState,
   type Reservation,

@@ -292,9 +292,9 @@ export class SharedRateLimiter implements RateGovernor {
           continue;
         }
         waiting.forEach((w, i) => {
-          const at = reservation.slots[i];
-          if (at !== undefined) w.resolve({ kind: 'slot', at });
-          else w.resolve({ kind: 'late', at: reservation.refusedAt ?? Number.POSITIVE_INFINITY });
+          const grant = reservation.grants[i];
+          if (grant !== undefined && 'slot' in grant) w.resolve({ kind: 'slot', at: grant.slot });
+          else w.resolve({ kind: 'late', at: grant?.refusedAt ?? Number.POSITIVE_INFINITY });
         });
       }
     } finally {
@@ -325,7 +325,7 @@ export class SharedRateLimiter implements RateGovernor {
           ? { ...idleState(b.specs), blockedUntil: current?.state.blockedUntil ?? 0 }
           : current.state;
       const reservation = reserve(b.specs, state, latest, now, b.blockedUntil);
-      if (reservation.slots.length === 0) return reservation;
+      if (reservation.granted === 0) return reservation;
       const expected = current?.version;
       const written = await call(() =>
         this.#store.write(
@@ -338,7 +338,7 @@ export class SharedRateLimiter implements RateGovernor {
       );
       if (written !== undefined) {
         b.cached = written;
-        this.#stats.granted += reservation.slots.length;
+        this.#stats.granted += reservation.granted;
         return reservation;
       }
       this.#stats.conflicts += 1;

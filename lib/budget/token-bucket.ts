@@ -96,20 +96,23 @@ export function idleState(specs: readonly BucketSpec[]): BucketState {
   return { tat: specs.map(() => 0), blockedUntil: 0 };
 }
 
+/** What one caller gets from {@link reserve}: a slot, or the slot it would have had, past its deadline. */
+export type Grant = { readonly slot: number } | { readonly refusedAt: number };
+
 /** The result of {@link reserve}. */
 export interface Reservation {
-  /** The slots granted, one per caller served, in order (epoch ms; each ≥ `now`). */
-  readonly slots: readonly number[];
+  /** One per caller, in order. */
+  readonly grants: readonly Grant[];
+  /** How many slots were granted. */
+  readonly granted: number;
   /** The state to write (unchanged when no slot was granted). */
   readonly next: BucketState;
-  /** When the caller after the last one served would have had its slot (its deadline was earlier). */
-  readonly refusedAt?: number;
 }
 
 /**
  * Reserves one slot per caller, in order, for callers that accept a slot up to their `latest` (epoch ms; Infinity for
- * any): stops at the first caller whose slot would come later, which gets none (nor does anyone after it, to keep the
- * slots in order). `notBefore` adds a local block (this instance's own 429) to the shared one.
+ * any). A caller whose slot would come later gets none (it is refused, and the state does not move for it), and the
+ * callers after it are still served. `notBefore` adds a local block (this instance's own 429) to the shared one.
  */
 export function reserve(
   specs: readonly BucketSpec[],
@@ -119,21 +122,24 @@ export function reserve(
   notBefore = 0,
 ): Reservation {
   const tat = specs.map((_, i) => state.tat[i] ?? 0);
-  const slots: number[] = [];
+  const grants: Grant[] = [];
+  let granted = 0;
   for (const limit of latest) {
     let slot = Math.max(now, state.blockedUntil, notBefore);
     specs.forEach((spec, i) => {
       slot = Math.max(slot, (tat[i] ?? 0) - toleranceMs(spec));
     });
     if (slot > limit) {
-      return { slots, next: { tat, blockedUntil: state.blockedUntil }, refusedAt: slot };
+      grants.push({ refusedAt: slot });
+      continue;
     }
     specs.forEach((spec, i) => {
       tat[i] = Math.max(slot, tat[i] ?? 0) + emissionIntervalMs(spec);
     });
-    slots.push(slot);
+    grants.push({ slot });
+    granted += 1;
   }
-  return { slots, next: { tat, blockedUntil: state.blockedUntil } };
+  return { grants, granted, next: { tat, blockedUntil: state.blockedUntil } };
 }
 
 /** When an item may expire: one window after its last TAT (see the module comment), in epoch ms. */
