@@ -126,6 +126,22 @@ describe('SharedRateLimiter against dynalite, at PostHog real limits under a fak
     for (const log of logs) expect(log.length).toBeGreaterThan(100);
   });
 
+  it('coalesces the acquisitions waiting on one instance into one round trip (several slots per write)', async () => {
+    // Prepare
+    const time = new VirtualTime();
+    const { instance } = fleet(time);
+    const limiter = instance();
+
+    // Act: 8 callers at once; the first starts a round trip, the 7 others wait for the next one.
+    const permits = Array.from({ length: 8 }, () => limiter.acquire('other'));
+    await time.runUntil(time.now() + MINUTE);
+    await Promise.all(permits);
+
+    // Assess
+    expect(limiter.stats).toMatchObject({ roundTrips: 2, granted: 8, conflicts: 0 });
+    expect(limiter.stats.storeCalls).toBe(3); // one read of the new item, then one conditional write per round trip
+  });
+
   it('gives a single instance the whole budget, where the per-instance share gave it 1/8', async () => {
     // Prepare
     const time = new VirtualTime();
