@@ -325,6 +325,18 @@ export class RelayMonitoring extends Construct {
         datapointsToAlarm: 2,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+      if (lane.lane === 'deletions') {
+        // A delete that went ahead without its tombstones leaves those persons open to re-creation by capture
+        // writes (docs/scale.md); nothing replays tombstones, so someone must look.
+        alarm(`${title}TombstoneWriteFailures`, {
+          alarmDescription: `The ${lane.lane} lane deleted persons without recording their erasure tombstones in the shared state table: capture writes to those distinct ids are not refused. See docs/operations.md, "TombstoneWriteFailures".`,
+          metric: emf('TombstoneWriteFailures'),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+      }
       dlqAgeAlarm(`${title}DeadLetterQueueAge`, lane.deadLetterQueueName, `${title} lane`);
       alarm(`${title}FunctionThrottles`, {
         alarmDescription: `${lane.functionName} was throttled by Lambda: the account or reserved concurrency is exhausted (the event source's maxConcurrency alone never throttles).`,

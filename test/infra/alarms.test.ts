@@ -94,6 +94,22 @@ describe('alarm topic policy (CloudWatch may publish, only for this account)', (
   });
 });
 
+describe('alarm for erasures without tombstones', () => {
+  it('alarms on the deletions lane at the first TombstoneWriteFailures', () => {
+    const alarm = byName('TombstoneWriteFailures');
+    expect(alarm).toHaveLength(1);
+    expect(alarm[0]).toMatchObject({
+      Namespace: 'PersonsRelay',
+      MetricName: 'TombstoneWriteFailures',
+      Dimensions: [{ Name: 'service', Value: serviceNameOf('deletions') }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+});
+
 describe('alarms for messages that keep failing before they reach a DLQ', () => {
   const metricsOf = (alarm: AlarmProps) =>
     Object.fromEntries(
