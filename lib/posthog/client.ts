@@ -342,10 +342,14 @@ export class PostHogClient {
       throw new TypeError('updateProperties: properties must be an object of key → value');
     }
     const keys = Object.keys(properties);
-    if (keys.length === 0) throw new TypeError('updateProperties: properties must name at least one key');
-    if (keys.includes('')) throw new TypeError('updateProperties: a key must be a non-empty string');
+    if (keys.length === 0)
+      throw new TypeError('updateProperties: properties must name at least one key');
+    if (keys.includes(''))
+      throw new TypeError('updateProperties: a key must be a non-empty string');
     if (keys.some((key) => properties[key] === undefined)) {
-      throw new TypeError('updateProperties: every value is required (use null to clear a property)');
+      throw new TypeError(
+        'updateProperties: every value is required (use null to clear a property)',
+      );
     }
     await this.#request(
       {
