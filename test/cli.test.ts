@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 
-describe('persons-relay CLI', () => {
+// Each test spawns the bin (Node + tsx); on a loaded 2-core machine one spawn can take 10 s or more.
+describe('persons-relay CLI', { timeout: 240_000 }, () => {
   it('lists every command area in its help, through the package bin', async () => {
     // Act
     const { stdout } = await run('node', ['bin/persons-relay.js', '--help']);

@@ -19,7 +19,8 @@ const lines = [
   'not json',
 ];
 
-describe('persons-relay plan (dry run)', () => {
+// Two tests spawn the bin (Node + tsx); on a loaded 2-core machine one spawn can take 10 s or more.
+describe('persons-relay plan (dry run)', { timeout: 240_000 }, () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'plan-cli-'));

@@ -65,7 +65,8 @@ const queued = async (url: string) =>
     ).Attributes?.['ApproximateNumberOfMessages'] ?? 0,
   );
 
-describe('persons-relay webhook sign', () => {
+// Spawns curl and the bin (Node + tsx); on a loaded 2-core machine one spawn can take 10 s or more.
+describe('persons-relay webhook sign', { timeout: 240_000 }, () => {
   it.each(SAMPLE_WEBHOOKS)(
     'prints a curl command that the $provider route accepts',
     async ({ provider, file }) => {

@@ -9,7 +9,8 @@ afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGTERM');
 });
 
-describe('persons-relay emulator (CLI)', () => {
+// Each test spawns the bin (Node + tsx); on a loaded 2-core machine one spawn can take 10 s or more.
+describe('persons-relay emulator (CLI)', { timeout: 240_000 }, () => {
   it('documents its flags', async () => {
     // Act
     const { stdout } = await run('node', ['bin/persons-relay.js', 'emulator', '--help']);
