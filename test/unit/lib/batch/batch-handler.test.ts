@@ -25,7 +25,7 @@ import {
 // Every branch of the batch loop, through its public entry point (`createBatchHandler`) with in-memory fakes for
 // every injected dependency: the queue actions, the PostHog client, the logger, the metrics and the clock. The real
 // parser, planner and executor run in between. The same behaviours against fauxqs and the PostHog emulator are in
-// the integration tier (test/lib/batch/process-batch.test.ts).
+// the integration tier (test/integration/lib/batch/process-batch.test.ts).
 
 const UUID_1 = '0190a3c2-5b7e-7cde-8f01-000000000001';
 const UUID_2 = '0190a3c2-5b7e-7cde-8f01-000000000002';

@@ -17,7 +17,7 @@ import { apiError, FakePostHogClient } from '../../../support/posthog-client.ts'
 
 // Every branch of the executor, through `executePlan` with plans from the real planner (or, for the cases the planner
 // never produces, a hand-built `Plan`) and a fake PostHog client that answers from memory or throws the client's own
-// error classes. The same paths against the PostHog emulator over HTTP are in test/lib/executor/execute.test.ts.
+// error classes. The same paths against the PostHog emulator over HTTP are in test/integration/lib/executor/execute.test.ts.
 
 const UUID_1 = '0190a3c2-5b7e-7cde-8f01-000000000001';
 const UUID_2 = '0190a3c2-5b7e-7cde-8f01-000000000002';
