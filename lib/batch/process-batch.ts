@@ -183,13 +183,15 @@ export function createBatchHandler(
         for (const m of inbound) outcomes.set(m.messageId, noTimeLeft());
       } else {
         try {
+          const client = await deps.getClient();
           const plan = planBatch(inbound, {
             propertyWrites: deps.propertyWrites ?? 'update_property',
+            // Several unset keys of a person are one `$unset` event when a project token can send it.
+            captureUnsets: client.hasProjectToken === true,
           });
           calls = plan.callCount;
           lowerBound = plan.lowerBound;
           naiveCalls = plan.naiveCallCount;
-          const client = await deps.getClient();
           const executed = await executePlan(plan, client, { deadline, now });
           for (const m of inbound) {
             const outcome =

@@ -36,6 +36,8 @@ export interface ClientCaptureEvent {
  * narrow shape keeps the executor independent of everything else the client does.
  */
 export interface PostHogClientLike {
+  /** Whether capture can be sent (a project token is configured); the planner then folds several unsets into one. */
+  readonly hasProjectToken?: boolean;
   batchByDistinctIds(
     distinctIds: string[],
     o?: ClientRequestOptions,
@@ -56,6 +58,12 @@ export interface PostHogClientLike {
     value: JsonValue,
     o?: ClientRequestOptions,
   ): Promise<unknown>;
+  updateProperties(
+    person: string,
+    properties: Record<string, JsonValue>,
+    o?: ClientRequestOptions,
+  ): Promise<unknown>;
+  retrieve(person: string, o?: ClientRequestOptions): Promise<{ distinct_ids: string[] }>;
   deleteProperty(
     person: string,
     key: string,
@@ -128,6 +136,7 @@ export async function executePlan(
   };
   const resolved = new Map<string, string>(); // distinct id → person uuid
   const unresolved = new Map<string, Outcome>(); // distinct id → why it has no uuid (failed lookup)
+  const retrieved = new Map<string, string | Outcome>(); // person uuid → a distinct id, or why there is none
 
   const personId = (person: { uuid: string } | { distinctId: string }): string | Outcome => {
     if ('uuid' in person) return person.uuid;
@@ -148,6 +157,61 @@ export async function executePlan(
     if (call.endpoint === 'batch_by_distinct_ids') {
       for (const id of call.distinctIds) unresolved.set(id, outcome);
     }
+    if (call.endpoint === 'retrieve') retrieved.set(call.uuid, outcome);
+  };
+
+  /** The distinct id an `existingPerson` event goes to, or why it cannot be sent (no such person, failed lookup). */
+  const existingDistinctId = (person: { uuid: string } | { distinctId: string }) => {
+    if ('distinctId' in person) {
+      const id = personId(person);
+      return typeof id === 'string' ? person.distinctId : id;
+    }
+    return (
+      retrieved.get(person.uuid) ?? {
+        status: 'rejected' as const,
+        code: OUTCOME_CODES.personNotFound,
+        reason: `person ${person.uuid} was not looked up`,
+      }
+    );
+  };
+
+  const captureBatch = async (call: PlannedCall & { endpoint: 'capture_batch' }) => {
+    const events: ClientCaptureEvent[] = [];
+    for (const event of call.events) {
+      if (event.event === '$set' && event.existingPerson !== undefined) {
+        const distinctId = existingDistinctId(event.existingPerson.person);
+        if (typeof distinctId !== 'string') {
+          // Never capture to a person that is not there: that would create it.
+          record(event.existingPerson.serves, distinctId);
+          continue;
+        }
+        events.push(toCaptureEvent({ ...event, distinctId }));
+      } else {
+        events.push(toCaptureEvent(event));
+      }
+    }
+    if (events.length > 0) await client.captureBatch(events, requestOptions);
+    record(call.serves, APPLIED);
+  };
+
+  const updateProperties = async (call: PlannedCall & { endpoint: 'update_properties' }) => {
+    const id = personId(call.person);
+    if (typeof id !== 'string') {
+      record(call.serves, id);
+      return;
+    }
+    try {
+      await client.updateProperties(id, call.properties, requestOptions);
+    } catch (error) {
+      // A 400 refuses the whole PATCH for one key that is not writable: fall back to one call per key, so only
+      // the messages that wrote that key are rejected and the others still apply.
+      if (error instanceof PostHogApiError && error.status === 400 && call.perKey.length > 1) {
+        for (const perKey of call.perKey) await run(perKey);
+        return;
+      }
+      throw error;
+    }
+    record(call.serves, APPLIED);
   };
 
   const run = async (call: PlannedCall): Promise<void> => {
@@ -181,6 +245,23 @@ export async function executePlan(
       case 'bulk_delete':
         await bulkDelete(call);
         return;
+      case 'retrieve': {
+        const person = await client.retrieve(call.uuid, requestOptions);
+        const distinctId = person.distinct_ids[0];
+        retrieved.set(
+          call.uuid,
+          distinctId ?? {
+            status: 'rejected',
+            code: OUTCOME_CODES.personNotFound,
+            reason: `person ${call.uuid} has no distinct id to send its $unset to`,
+          },
+        );
+        record(call.serves, APPLIED);
+        return;
+      }
+      case 'update_properties':
+        await updateProperties(call);
+        return;
       case 'split':
       case 'update_property':
       case 'delete_property': {
@@ -209,8 +290,7 @@ export async function executePlan(
         return;
       }
       case 'capture_batch':
-        await client.captureBatch(call.events.map(toCaptureEvent), requestOptions);
-        record(call.serves, APPLIED);
+        await captureBatch(call);
         return;
     }
   };

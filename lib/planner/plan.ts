@@ -19,6 +19,7 @@ import {
   type PropertyWrites,
   SERVER_LIMITS,
   type SkippedMessage,
+  type UpdatePropertyCall,
 } from './types.ts';
 
 /** Capture `/batch/` body limit (posthog-persons-api.md §11), used for the lower bound. */
@@ -100,6 +101,7 @@ interface Barrier {
  */
 export function planBatch(messages: InboundCommand[], options: PlanOptions = {}): Plan {
   const mode: PropertyWrites = options.propertyWrites ?? 'update_property';
+  const captureUnsets = mode === 'update_property' && options.captureUnsets === true;
   const calls: PlannedCall[] = [];
   const skipped: SkippedMessage[] = [];
   let lowerBound = 0;
@@ -172,6 +174,15 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
       }
     }
   }
+  // Run the delete chunks message by message (by the earliest message each serves; the sort is stable), not
+  // uuid chunks of every message before any distinct-id chunk: when a batch needs more calls than one invocation's
+  // budget allows, the chunks that do run then complete whole messages, which are acknowledged and not redone.
+  const orderOf = new Map(messages.map((m, index) => [m.messageId, index]));
+  const firstServed = (call: PlannedCall) =>
+    call.serves.reduce((first, id) => Math.min(first, orderOf.get(id) ?? first), Infinity);
+  const deleteOrder = new Map(calls.map((call) => [call, firstServed(call)]));
+  calls.sort((a, b) => (deleteOrder.get(a) ?? 0) - (deleteOrder.get(b) ?? 0));
+
   /** Persons that will be gone after stage 0 (keepPerson deletes leave the person in place). */
   const goneBy = (key: string): string[] | undefined => {
     const target = targets.get(key);
@@ -322,6 +333,7 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
     list.push(entry);
   }
   const mergeSteps = new Map<Barrier, Step>();
+  const retrieveOwners = new Map<string, Set<string>>(); // person uuid → messages whose `$unset` event needs it
   let personalWrites = 0;
   let captureBytes = 0;
   // Persons in order of first appearance (writes, then barriers), so the plan is deterministic.
@@ -358,30 +370,24 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
           );
           list.push({ kind: 'capture', events: [{ event, serves: [...serves] }] });
         } else {
-          const api: PlannedCall[] = [];
-          for (const [writeKey, write] of roundWrites) {
-            const serves = losers.get(writeKey) ?? [write.messageId];
-            personalWrites += 1;
-            api.push(
-              write.unset
-                ? {
-                    endpoint: 'delete_property',
-                    stage: 0,
-                    serves: [...serves],
-                    person: write.person,
-                    key: write.key,
-                  }
-                : {
-                    endpoint: 'update_property',
-                    stage: 0,
-                    serves: [...serves],
-                    person: write.person,
-                    key: write.key,
-                    value: write.value,
-                  },
-            );
+          const written = propertyWriteSteps(roundWrites, losers, {
+            captureUnsets,
+            uuidOf: (ids) =>
+              uuidv5(
+                `unset\0${personKey}\0${round}\0${ids
+                  .map((id) => commandIdOf.get(id) ?? id)
+                  .sort()
+                  .join('\0')}`,
+                CAPTURE_EVENT_UUID_NAMESPACE,
+              ),
+          });
+          personalWrites += written.apiCalls;
+          if (written.retrieveUuid !== undefined) {
+            const owners = retrieveOwners.get(written.retrieveUuid) ?? new Set<string>();
+            for (const id of written.retrieveServes) owners.add(id);
+            retrieveOwners.set(written.retrieveUuid, owners);
           }
-          list.push({ kind: 'api', calls: api });
+          list.push(...written.steps);
         }
       }
       const barrier = ends[round];
@@ -431,6 +437,10 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
     }
   }
   lowerBound += personalWrites;
+  for (const [uuid, owners] of retrieveOwners) {
+    calls.push({ endpoint: 'retrieve', stage: 0, serves: [...owners], uuid });
+    lowerBound += 1;
+  }
 
   // Scheduling. Only WHEN calls run is decided here (which calls exist is settled above). Alternate an API phase
   // (every person whose next step is an API step takes it, one stage per step, until no person's next step is one)
@@ -522,7 +532,10 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
     skipped,
     lowerBound,
     callCount: calls.length,
-    naiveCallCount: messages.reduce((sum, m) => sum + singleMessageCallCount(m.command, mode), 0),
+    naiveCallCount: messages.reduce(
+      (sum, m) => sum + singleMessageCallCount(m.command, mode, captureUnsets),
+      0,
+    ),
   };
 }
 
@@ -538,6 +551,103 @@ interface CaptureEntry {
  * object shared by the lists of all persons it names.
  */
 type Step = { kind: 'api'; calls: PlannedCall[] } | { kind: 'capture'; events: CaptureEntry[] };
+
+/** The steps of one person's round of property writes in `update_property` mode (see {@link PropertyWrites}). */
+interface PropertyWriteSteps {
+  steps: Step[];
+  /** Persons API calls among the steps (the round's share of the lower bound). */
+  apiCalls: number;
+  /** A person named by uuid whose `$unset` event needs one of its distinct ids (a stage-0 retrieve). */
+  retrieveUuid?: string;
+  retrieveServes: string[];
+}
+
+/**
+ * One person's round of writes (already last-write-wins per key) as the fewest Persons API calls: one call for all
+ * set keys (`update_property` for one key, PATCH for several) and one for all unset keys (`delete_property` for one
+ * key; for several, one `$unset` capture event bound to the existing person when `captureUnsets`, else one
+ * `delete_property` each). Set and unset keys are disjoint, so the two calls do not need an order between them.
+ */
+function propertyWriteSteps(
+  roundWrites: readonly [string, Write][],
+  losers: ReadonlyMap<string, string[]>,
+  options: { captureUnsets: boolean; uuidOf: (serves: string[]) => string },
+): PropertyWriteSteps {
+  const servesOf = (writeKey: string, write: Write) => [
+    ...(losers.get(writeKey) ?? [write.messageId]),
+  ];
+  const sets = roundWrites.filter(([, write]) => !write.unset);
+  const unsets = roundWrites.filter(([, write]) => write.unset);
+  const person = roundWrites[0]?.[1].person;
+  const api: PlannedCall[] = [];
+  const steps: Step[] = [];
+  const result: PropertyWriteSteps = { steps, apiCalls: 0, retrieveServes: [] };
+  if (person === undefined) return result;
+
+  const perKey = sets.map(
+    ([writeKey, write]): UpdatePropertyCall => ({
+      endpoint: 'update_property',
+      stage: 0,
+      serves: servesOf(writeKey, write),
+      person,
+      key: write.key,
+      value: write.value,
+    }),
+  );
+  if (perKey.length === 1) api.push(...perKey);
+  if (perKey.length > 1) {
+    // No prototype: a property key may be any string, `__proto__` included.
+    const properties = Object.create(null) as Record<string, JsonValue>;
+    for (const [, write] of sets) properties[write.key] = write.value;
+    api.push({
+      endpoint: 'update_properties',
+      stage: 0,
+      serves: [...new Set(perKey.flatMap((call) => call.serves))],
+      person,
+      properties,
+      perKey,
+    });
+  }
+
+  if (unsets.length > 1 && options.captureUnsets) {
+    const serves = [...new Set(unsets.flatMap(([writeKey, write]) => servesOf(writeKey, write)))];
+    const latest = unsets.reduce((a, b) => (b[1].time > a[1].time ? b : a))[1];
+    steps.push({
+      kind: 'capture',
+      events: [
+        {
+          serves,
+          event: {
+            event: '$set',
+            distinctId: 'distinctId' in person ? person.distinctId : '',
+            set: Object.create(null) as Record<string, JsonValue>,
+            unset: unsets.map(([, write]) => write.key),
+            timestamp: latest.isoTime,
+            uuid: options.uuidOf(serves),
+            existingPerson: { person, serves },
+          },
+        },
+      ],
+    });
+    if ('uuid' in person) {
+      result.retrieveUuid = person.uuid;
+      result.retrieveServes = serves;
+    }
+  } else {
+    for (const [writeKey, write] of unsets) {
+      api.push({
+        endpoint: 'delete_property',
+        stage: 0,
+        serves: servesOf(writeKey, write),
+        person,
+        key: write.key,
+      });
+    }
+  }
+  result.apiCalls = api.length;
+  if (api.length > 0) steps.unshift({ kind: 'api', calls: api });
+  return result;
+}
 
 /** The person keys a merge names: the survivor and each merged-away id, once each. */
 function mergeKeys(survivor: string, merged: readonly string[]): string[] {
@@ -595,6 +705,7 @@ function describePerson(person: PersonRef): string {
 export function singleMessageCallCount(
   command: Command,
   mode: PropertyWrites = 'update_property',
+  captureUnsets = false,
 ): number {
   switch (command.type) {
     case COMMAND_TYPES.delete: {
@@ -608,9 +719,14 @@ export function singleMessageCallCount(
     case COMMAND_TYPES.split:
       return command.data.distinctId !== undefined ? 2 : 1;
     case COMMAND_TYPES.update: {
-      const keys = Object.keys(command.data.set ?? {}).length + (command.data.unset?.length ?? 0);
-      if (command.data.distinctId === undefined) return keys;
-      return mode === 'capture' ? 1 : keys + 1;
+      const setKeys = Object.keys(command.data.set ?? {}).length;
+      const unsetKeys = command.data.unset?.length ?? 0;
+      const byUuid = command.data.distinctId === undefined;
+      if (mode === 'capture' && !byUuid) return 1;
+      // One call for all set keys; unset keys: one capture event (plus a retrieve when named by uuid) or one each.
+      const unsetCalls =
+        unsetKeys > 1 && captureUnsets && mode === 'update_property' ? (byUuid ? 2 : 1) : unsetKeys;
+      return Math.min(setKeys, 1) + unsetCalls + (byUuid ? 0 : 1);
     }
     case COMMAND_TYPES.merge:
       return 1;

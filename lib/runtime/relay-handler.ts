@@ -31,6 +31,8 @@ export interface RelayHandlerOverrides {
   readonly logger?: RelayLogger;
   readonly metrics?: RelayMetrics;
   readonly now?: () => number;
+  /** The PostHog client's sleep (retries, rate limiter waits); with `now`, a fake clock runs the real budgets. */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly random?: () => number;
   /** The DynamoDB client of the shared state table; default one for the function's region. */
   readonly dynamodb?: DynamoDBClient;
@@ -77,6 +79,7 @@ export function createRelayHandler(
     logger,
     ...(overrides.fetch === undefined ? {} : { fetch: overrides.fetch }),
     ...(overrides.now === undefined ? {} : { now: overrides.now }),
+    ...(overrides.sleep === undefined ? {} : { sleep: overrides.sleep }),
     ...(shared === undefined ? {} : { sharedBudget: shared.budget }),
     ...(shared !== undefined && config.lane === 'deletions'
       ? { tombstones: shared.tombstones }
@@ -170,7 +173,9 @@ function sharedState(
       },
       {
         now,
-        sleep: (ms, signal) => delay(ms, undefined, signal === undefined ? {} : { signal }),
+        sleep:
+          overrides.sleep ??
+          ((ms, signal) => delay(ms, undefined, signal === undefined ? {} : { signal })),
       },
     );
   return { budget, tombstones, guard: createErasureGuard({ tombstones, now }) };

@@ -47,7 +47,9 @@ export function createErasureGuard(options: ErasureGuardOptions): ErasureGuard {
       for (const call of planBatch([message], { propertyWrites }).calls) {
         if (call.endpoint !== 'capture_batch') continue;
         for (const event of call.events) {
-          ids.add(event.distinctId);
+          // An `$unset` sent only to a person the batch found (update_property mode) can never create one.
+          if (event.event === '$set' && event.existingPerson !== undefined) continue;
+          if (event.distinctId !== '') ids.add(event.distinctId);
           if (event.event === '$merge_dangerously') ids.add(event.alias);
         }
       }
