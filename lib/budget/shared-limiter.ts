@@ -45,7 +45,10 @@ export interface SharedRateLimiterOptions {
    * and `timeScale` (windows shrink by it, as against the time-scaled emulator).
    */
   readonly rateLimits?: RateLimitOptions;
-  /** Bucket capacity (burst) per window. @default about 2 % of the limit, 1 to 8 ({@link defaultCapacity}) */
+  /**
+   * Bucket capacity (burst) per minute window. @default about 2 % of the limit, 1 to 8 ({@link defaultCapacity}). The
+   * delete hour is a counted window (bins of a minute) and has no capacity.
+   */
   readonly capacity?: Partial<
     Record<'deletePerMinute' | 'deletePerHour' | 'otherPerMinute', number>
   >;
@@ -157,11 +160,17 @@ export class SharedRateLimiter implements RateGovernor {
       throw new TypeError(`rateLimits.timeScale must be positive, got ${scale}`);
     }
     const margin = (limits.safetyMarginMs ?? DEFAULT_SAFETY_MARGIN_MS) / scale;
-    const spec = (limit: number, windowMs: number, capacity: number | undefined): BucketSpec =>
+    const spec = (
+      limit: number,
+      windowMs: number,
+      capacity: number | undefined,
+      binMs?: number,
+    ): BucketSpec =>
       checkSpec({
         limit,
         windowMs: windowMs / scale + margin,
         capacity: capacity ?? defaultCapacity(limit),
+        ...(binMs === undefined ? {} : { binMs: binMs / scale }),
       });
     const deleteSpecs = [
       spec(
@@ -169,10 +178,12 @@ export class SharedRateLimiter implements RateGovernor {
         MINUTE_MS,
         options.capacity?.deletePerMinute,
       ),
+      // Counted by the minute (token-bucket.ts, "Long windows"): a fresh hour allows the 480/min burst.
       spec(
         limits.deletePerHour ?? POSTHOG_RATE_LIMITS.deletePerHour,
         HOUR_MS,
-        options.capacity?.deletePerHour,
+        undefined,
+        MINUTE_MS,
       ),
     ];
     const otherSpecs = [

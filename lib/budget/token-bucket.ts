@@ -39,8 +39,23 @@
  * slots within W + margin of each other, which the bound forbids.
  *
  * The price of the proof is a little throughput: the long-run rate is (L − C) / (W + margin) instead of L / W. With
- * the default capacities (4 for 240/min, 8 for 480/min and for 4800/h) that is 232/min for `other`, 464/min for the
- * delete burst and 4,790/h for the delete sustained window.
+ * the default capacities (4 for 240/min, 8 for 480/min) that is 232/min for `other` and 472 per 61 s for deletes.
+ *
+ * ## Long windows: a sliding-window counter
+ *
+ * A bucket for the delete hour would have to choose: a small capacity keeps the long-run rate near 4800/h but forbids
+ * the burst PostHog allows (480/min for the first ten minutes of an hour), a large one allows it but lowers the
+ * long-run rate. A window with `binMs` is therefore counted instead: the state keeps, per bin of `binMs` (a minute),
+ * how many slots fell in it, and `maxSlot`, the latest slot reserved so far. A slot s is granted when
+ *
+ *     (slots in the bins that overlap [s − W, max(s, maxSlot)]) + 1 ≤ L
+ *
+ * and otherwise moved to the end of the oldest such bin plus W, until that holds. Why no interval of length W ever
+ * holds more than L slots: take the slot r reserved last among those in it. Every other slot x in the interval was
+ * reserved before r, so x ≤ maxSlot at that time, and x ≥ s_r − W; its bin overlaps [s_r − W, max(s_r, maxSlot)] and
+ * was counted. So (n − 1) + 1 ≤ L. The bins only make the count conservative (a window is counted up to one bin
+ * longer): the long-run rate is L per W + binMs, 4,800 per 61 minutes for the delete hour, and a fresh hour allows
+ * the full 480/min burst of the minute bucket.
  */
 
 /** One throttle window: at most `limit` requests in any `windowMs`, as a bucket of `capacity` tokens. */
@@ -48,8 +63,10 @@ export interface BucketSpec {
   readonly limit: number;
   /** The window including the safety margin (and divided by the time scale, if any). */
   readonly windowMs: number;
-  /** The burst: how many slots may fall at the same moment. 1 ≤ capacity < limit. */
+  /** The burst: how many slots may fall at the same moment. 1 ≤ capacity < limit. Unused with `binMs`. */
   readonly capacity: number;
+  /** Count this window in bins of `binMs` (a sliding-window counter, see above) instead of a token bucket. */
+  readonly binMs?: number;
 }
 
 /** The shared state of the windows of one bucket (one stored item). */
@@ -58,6 +75,10 @@ export interface BucketState {
   readonly tat: readonly number[];
   /** No slot before this (epoch ms): a 429's Retry-After, shared by the fleet. */
   readonly blockedUntil: number;
+  /** Per counted window (`binMs`), the bins as flat pairs `[bin, slots, bin, slots, …]`; `[]` for a bucket. */
+  readonly bins?: readonly (readonly number[])[];
+  /** The latest slot reserved so far (epoch ms); 0 = none. */
+  readonly maxSlot?: number;
 }
 
 /** The default burst of a window: about 2 % of its limit, at least 1, at most 8 (see the module comment). */
@@ -83,6 +104,12 @@ export function checkSpec(spec: BucketSpec): BucketSpec {
   if (!(Number.isFinite(spec.windowMs) && spec.windowMs > 0)) {
     throw new TypeError(`bucket windowMs must be positive, got ${spec.windowMs}`);
   }
+  if (spec.binMs !== undefined) {
+    if (!(Number.isFinite(spec.binMs) && spec.binMs > 0 && spec.binMs <= spec.windowMs)) {
+      throw new TypeError(`bucket binMs must be positive and at most windowMs, got ${spec.binMs}`);
+    }
+    return spec;
+  }
   if (!(Number.isInteger(spec.capacity) && spec.capacity >= 1 && spec.capacity < spec.limit)) {
     throw new TypeError(
       `bucket capacity must be an integer from 1 to limit - 1, got ${spec.capacity}`,
@@ -93,7 +120,7 @@ export function checkSpec(spec: BucketSpec): BucketSpec {
 
 /** An idle bucket (no item yet, or an expired one). */
 export function idleState(specs: readonly BucketSpec[]): BucketState {
-  return { tat: specs.map(() => 0), blockedUntil: 0 };
+  return { tat: specs.map(() => 0), blockedUntil: 0, bins: specs.map(() => []), maxSlot: 0 };
 }
 
 /** What one caller gets from {@link reserve}: a slot, or the slot it would have had, past its deadline. */
@@ -122,31 +149,98 @@ export function reserve(
   notBefore = 0,
 ): Reservation {
   const tat = specs.map((_, i) => state.tat[i] ?? 0);
+  const bins = specs.map((_, i) => {
+    const flat = state.bins?.[i] ?? [];
+    const counts = new Map<number, number>();
+    for (let k = 0; k + 1 < flat.length; k += 2) counts.set(flat[k] ?? 0, flat[k + 1] ?? 0);
+    return counts;
+  });
+  let maxSlot = state.maxSlot ?? 0;
   const grants: Grant[] = [];
   let granted = 0;
   for (const limit of latest) {
     let slot = Math.max(now, state.blockedUntil, notBefore);
     specs.forEach((spec, i) => {
-      slot = Math.max(slot, (tat[i] ?? 0) - toleranceMs(spec));
+      if (spec.binMs === undefined) slot = Math.max(slot, (tat[i] ?? 0) - toleranceMs(spec));
     });
+    // Counted windows only ever move the slot later, which keeps every bucket's slot conforming.
+    for (let moved = true; moved; ) {
+      moved = false;
+      specs.forEach((spec, i) => {
+        const counts = bins[i];
+        if (spec.binMs === undefined || counts === undefined) return;
+        const next = countedSlot(spec, spec.binMs, counts, slot, maxSlot);
+        if (next > slot) {
+          slot = next;
+          moved = true;
+        }
+      });
+    }
     if (slot > limit) {
       grants.push({ refusedAt: slot });
       continue;
     }
     specs.forEach((spec, i) => {
-      tat[i] = Math.max(slot, tat[i] ?? 0) + emissionIntervalMs(spec);
+      const counts = bins[i];
+      if (spec.binMs !== undefined && counts !== undefined) {
+        const bin = Math.floor(slot / spec.binMs);
+        counts.set(bin, (counts.get(bin) ?? 0) + 1);
+      } else {
+        tat[i] = Math.max(slot, tat[i] ?? 0) + emissionIntervalMs(spec);
+      }
     });
+    maxSlot = Math.max(maxSlot, slot);
     grants.push({ slot });
     granted += 1;
   }
-  return { grants, granted, next: { tat, blockedUntil: state.blockedUntil } };
+  // Bins no later slot can count: they end more than a window (and a bin, for clock skew) before now.
+  const flatBins = specs.map((spec, i) => {
+    const counts = bins[i];
+    if (spec.binMs === undefined || counts === undefined) return [];
+    const binMs = spec.binMs;
+    return [...counts.entries()]
+      .filter(([bin]) => (bin + 1) * binMs > now - spec.windowMs - binMs)
+      .sort((a, b) => a[0] - b[0])
+      .flat();
+  });
+  return {
+    grants,
+    granted,
+    next: { tat, blockedUntil: state.blockedUntil, bins: flatBins, maxSlot },
+  };
 }
 
-/** When an item may expire: one window after its last TAT (see the module comment), in epoch ms. */
+/** The earliest slot ≥ `slot` that a counted window allows (see the module comment). */
+function countedSlot(
+  spec: BucketSpec,
+  binMs: number,
+  counts: ReadonlyMap<number, number>,
+  slot: number,
+  maxSlot: number,
+): number {
+  for (let s = slot; ; ) {
+    const lo = s - spec.windowMs;
+    const hi = Math.max(s, maxSlot);
+    let count = 0;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const [bin, n] of counts) {
+      if ((bin + 1) * binMs > lo && bin * binMs <= hi) {
+        count += n;
+        oldest = Math.min(oldest, bin);
+      }
+    }
+    if (count + 1 <= spec.limit) return s;
+    // The oldest counted bin drops out once s − W reaches its end.
+    s = (oldest + 1) * binMs + spec.windowMs;
+  }
+}
+
+/** When an item may expire: one window after its last TAT or slot (see the module comment), in epoch ms. */
 export function idleAfter(specs: readonly BucketSpec[], state: BucketState): number {
   let at = state.blockedUntil;
   specs.forEach((spec, i) => {
-    at = Math.max(at, (state.tat[i] ?? 0) + spec.windowMs);
+    const last = spec.binMs === undefined ? (state.tat[i] ?? 0) : (state.maxSlot ?? 0) + spec.binMs;
+    at = Math.max(at, last + spec.windowMs);
   });
   return at;
 }

@@ -11,7 +11,8 @@ import { TABLE_KEYS } from './table.ts';
 
 /**
  * {@link BudgetStore} on the shared state table. One item per (key hash, bucket):
- * `{ pk, v, tat: [theoretical arrival time per window], bu, expiresAt }`. Both windows of the delete bucket live in one item, so
+ * `{ pk, v, tat: [theoretical arrival time per window], bins: [[bin, slots, …] per window], ms: latest slot, bu,
+ * expiresAt }`. Both windows of the delete bucket live in one item, so
  * one conditional UpdateItem takes from both atomically (no transaction needed).
  *
  * Optimistic concurrency: a write carries `v = :expected` (or `attribute_not_exists(pk)` for a new item) as its
@@ -52,17 +53,21 @@ export class DynamoBudgetStore implements BudgetStore {
         new UpdateItemCommand({
           TableName: this.#tableName,
           Key: { [TABLE_KEYS.partitionKey]: { S: key } },
-          UpdateExpression: 'SET #v = :next, #tat = :tat, #exp = :exp',
+          UpdateExpression: 'SET #v = :next, #tat = :tat, #bins = :bins, #ms = :ms, #exp = :exp',
           ConditionExpression: expected === undefined ? 'attribute_not_exists(#pk)' : '#v = :v',
           ExpressionAttributeNames: {
             '#v': 'v',
             '#tat': 'tat',
+            '#bins': 'bins',
+            '#ms': 'ms',
             '#exp': TABLE_KEYS.ttlAttribute,
             ...(expected === undefined ? { '#pk': TABLE_KEYS.partitionKey } : {}),
           },
           ExpressionAttributeValues: {
             ':next': num((expected ?? 0) + 1),
             ':tat': { L: state.tat.map((t) => num(t)) },
+            ':bins': { L: (state.bins ?? []).map((flat) => ({ L: flat.map((n) => num(n)) })) },
+            ':ms': num(state.maxSlot ?? 0),
             ':exp': num(expiresAt),
             ...(expected === undefined ? {} : { ':v': num(expected) }),
           },
@@ -121,6 +126,8 @@ function parse(item: Record<string, AttributeValue>): StoredBucket {
     state: {
       tat: item['tat']?.L?.map((t) => n(t) ?? 0) ?? [],
       blockedUntil: n(item['bu']) ?? 0,
+      bins: item['bins']?.L?.map((window) => window.L?.map((c) => n(c) ?? 0) ?? []) ?? [],
+      maxSlot: n(item['ms']) ?? 0,
     },
   };
 }

@@ -49,11 +49,15 @@ export class VirtualTime {
     }
   }
 
-  /** Runs the simulation until virtual time `end` (or until nothing sleeps any more). */
+  /** Runs the simulation until virtual time `end` (time ends there even when nothing sleeps any more). */
   public async runUntil(end: number): Promise<void> {
     for (;;) {
       await this.#settle();
-      if (this.#sleepers.length === 0) return;
+      if (this.#sleepers.length === 0) {
+        // Nothing left to wake: the simulated time still runs to the end.
+        this.#now = Math.max(this.#now, end);
+        return;
+      }
       this.#sleepers.sort((a, b) => a.until - b.until || a.seq - b.seq);
       const next = this.#sleepers[0]?.until ?? end;
       if (next > end) {

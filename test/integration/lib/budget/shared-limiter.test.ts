@@ -189,15 +189,20 @@ describe('SharedRateLimiter against dynalite, at PostHog real limits under a fak
         bucket: 'delete' as const,
         callers: 4,
       })),
-      60 * MINUTE,
+      50 * MINUTE,
     );
 
     // Assess
     const all = [...before.flat(), ...after.flat()];
+    const start = Math.min(...all);
     expect(maxInWindow(all, MINUTE)).toBeLessThanOrEqual(POSTHOG_RATE_LIMITS.deletePerMinute);
     expect(maxInWindow(all, HOUR)).toBeLessThanOrEqual(POSTHOG_RATE_LIMITS.deletePerHour);
-    // And the hour is nearly all used: 80 min at (4800 − 8) per 3601 s ≈ 6,380.
-    expect(all.length).toBeGreaterThan(6_200);
+    // And the budget is used: the whole hour in its first ten minutes (the 480/min burst, 472 per 61 s), nothing
+    // more until the first minute bin's calls leave the counted hour (60–61 min: bins are whole clock minutes),
+    // then the next burst.
+    expect(all.filter((t) => t < start + 11 * MINUTE)).toHaveLength(4_800);
+    expect(all.filter((t) => t < start + 60 * MINUTE)).toHaveLength(4_800);
+    expect(all.length).toBeGreaterThan(4_800 + 7 * 400);
 
     // The baseline breaks the hourly limit exactly this way: a recycled in-process limiter forgets its hour.
     const baseTime = new VirtualTime();

@@ -17,7 +17,7 @@ const other: BucketSpec[] = [
 ];
 const deletes: BucketSpec[] = [
   { limit: 480, windowMs: MINUTE + 1000, capacity: defaultCapacity(480) },
-  { limit: 4800, windowMs: HOUR + 1000, capacity: defaultCapacity(4800) },
+  { limit: 4800, windowMs: HOUR + 1000, capacity: 1, binMs: MINUTE },
 ];
 
 describe('reserve (GCRA)', () => {
@@ -106,9 +106,34 @@ describe('reserve (GCRA)', () => {
     expect(r.grants).toEqual([{ slot: 5_000 }, { slot: 5_000 }]);
   });
 
-  it('lets an item expire only a window after its last theoretical arrival time', () => {
+  it('lets an item expire only a window after its last theoretical arrival time or slot', () => {
     const r = reserve(deletes, idleState(deletes), Array(20).fill(Infinity), 0);
     const lastTat = Math.max(...r.next.tat);
-    expect(idleAfter(deletes, r.next)).toBeGreaterThanOrEqual(lastTat + HOUR + 1000 - 1);
+    expect(idleAfter(deletes, r.next)).toBeGreaterThanOrEqual(lastTat + MINUTE + 1000);
+    expect(idleAfter(deletes, r.next)).toBeGreaterThanOrEqual((r.next.maxSlot ?? 0) + HOUR + 1000);
+  });
+
+  it('counts the delete hour: the 480/min burst at once, never 4,800 in an hour, 4,800 per 61 minutes', () => {
+    // Prepare: a backlog that always wants more, for 3 hours, one reservation round per second.
+    let state: BucketState = idleState(deletes);
+    const slots: number[] = [];
+
+    // Act
+    for (let now = 0; now < 3 * HOUR; now += 1000) {
+      const r = reserve(deletes, state, Array(20).fill(now + 1000), now);
+      state = r.next;
+      for (const g of r.grants) if ('slot' in g) slots.push(g.slot);
+    }
+
+    // Assess
+    expect(slots.filter((s) => s < MINUTE + 1000).length).toBe(480); // the burst PostHog allows
+    expect(maxInWindow(slots, MINUTE + 1000)).toBeLessThanOrEqual(480);
+    expect(maxInWindow(slots, HOUR + 1000)).toBeLessThanOrEqual(4800);
+    expect(slots.filter((s) => s < HOUR).length).toBe(4800); // the whole hour's budget, in its first 10 minutes
+    expect(slots.length).toBeGreaterThanOrEqual(
+      Math.floor((3 * HOUR) / (HOUR + MINUTE + 1000)) * 4800,
+    );
+    // The state stays small: only the bins a later slot can still count.
+    expect((state.bins?.[1]?.length ?? 0) / 2).toBeLessThanOrEqual(63);
   });
 });
