@@ -71,7 +71,7 @@ const MODES = {
     plannerRuns: 3,
     memoryMessages: 200,
     plannerScale: 0.05,
-    sharedBudget: { ...SHARED_BUDGET_SCENARIO, timeScale: 60, deleteCalls: 10, updateCalls: 40 },
+    sharedBudget: { ...SHARED_BUDGET_SCENARIO, timeScale: 60, deleteCalls: 8, updateCalls: 40 },
   },
 } as const satisfies Record<
   string,
@@ -465,10 +465,11 @@ function sharedBudgetTargets(sides: SharedBudgetSide[]): BenchResults['targets']
       met: changes.callsPerMinute >= 0.9 * changes.limitPerMinute && changes.throttled === 0,
     },
     {
-      target: 'shared budget: deletions lane ≥ 90% of 4800/h, with no 429',
-      measured: `${dec(deletions.callsPerMinute, 1)}/min (${dec((100 * deletions.callsPerMinute) / deletions.sustainedLimitPerMinute, 0)}% of 80/min), ${fmt(deletions.throttled)} 429s`,
+      target: 'shared budget: deletions lane ≥ 90% of 480/min (a fresh hour), with no 429',
+      measured: `${dec(deletions.callsPerMinute, 1)}/min (${dec((100 * deletions.callsPerMinute) / deletions.limitPerMinute, 0)}%), at most ${fmt(deletions.maxInAnyMinute)} in any minute, ${fmt(deletions.throttled)} 429s`,
       met:
-        deletions.callsPerMinute >= 0.9 * deletions.sustainedLimitPerMinute &&
+        deletions.callsPerMinute >= 0.9 * deletions.limitPerMinute &&
+        deletions.maxInAnyMinute <= deletions.limitPerMinute &&
         deletions.throttled === 0,
     },
   ];

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   type AcquireOptions,
   DEFAULT_SAFETY_MARGIN_MS,
@@ -320,6 +321,8 @@ export class SharedRateLimiter implements RateGovernor {
   async #reserveInStore(b: BucketRuntime, latest: readonly number[]): Promise<Reservation> {
     this.#stats.roundTrips += 1;
     const signal = AbortSignal.timeout(this.#storeTimeoutMs);
+    // Every store call of the round trip listens to it (lost races add calls); not a leak.
+    setMaxListeners(64, signal);
     const call = async <T>(op: () => Promise<T>): Promise<T> => {
       this.#stats.storeCalls += 1;
       try {

@@ -39,7 +39,7 @@ describe('npm run bench -- --quick', () => {
       'per-instance share',
     ]);
     for (const side of results.sharedBudget) {
-      expect(side.deletions.calls).toBe(10);
+      expect(side.deletions.calls).toBe(8);
       expect(side.changes.calls).toBe(40);
       expect(side.changes.maxInAnyMinute).toBeLessThanOrEqual(240);
     }
