@@ -5,7 +5,7 @@ export {
   SharedRateLimiter,
   type SharedRateLimiterOptions,
 } from './shared-limiter.ts';
-export type { BudgetStore, StoredBucket } from './store.ts';
+export { type BudgetStore, budgetItemKey, type StoredBucket } from './store.ts';
 export {
   type BucketSpec,
   type BucketState,

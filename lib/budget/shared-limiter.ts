@@ -12,8 +12,7 @@ import {
   type RateLimitOptions,
   type RatePermit,
 } from '../posthog/index.ts';
-import { budgetItemKey } from '../store/table.ts';
-import type { BudgetStore, StoredBucket } from './store.ts';
+import { type BudgetStore, budgetItemKey, type StoredBucket } from './store.ts';
 import {
   type BucketSpec,
   checkSpec,

@@ -30,3 +30,8 @@ export interface BudgetStore {
   /** Raises the bucket's `blockedUntil` to `until` (never lowers it) and bumps the version. */
   block(key: string, until: number, expiresAt: number, signal: AbortSignal): Promise<void>;
 }
+
+/** Partition key of one throttle bucket of one key, e.g. `budget#3f…#delete` (`keyHash` in lib/store). */
+export function budgetItemKey(hashOfKey: string, bucket: string): string {
+  return `budget#${hashOfKey}#${bucket}`;
+}

@@ -8,7 +8,6 @@ export {
   TOMBSTONE_CHECK_FAILED,
 } from './erasure-guard.ts';
 export {
-  budgetItemKey,
   keyHash,
   STATE_TABLE_ENV,
   TABLE_KEYS,

@@ -31,11 +31,6 @@ export function keyHash(personalApiKey: string): string {
     .slice(0, 32);
 }
 
-/** Partition key of one throttle bucket of one key, e.g. `budget#3f…#delete`. */
-export function budgetItemKey(hashOfKey: string, bucket: string): string {
-  return `budget#${hashOfKey}#${bucket}`;
-}
-
 /** Partition key of the tombstone of one distinct id of one project (hashed: no raw ids in the table). */
 export function tombstoneItemKey(projectId: string | number, distinctId: string): string {
   const digest = createHash('sha256')
