@@ -7,6 +7,7 @@ import {
   personKeyOf,
   personRefOf,
 } from '../messages/index.ts';
+import { CAPTURE_BATCH_SERVER_MAX_BYTES, chunk } from '../posthog/index.ts';
 import {
   type BulkDeleteCall,
   CAPTURE_BATCH_MAX_EVENTS,
@@ -21,8 +22,6 @@ import {
   type SkippedMessage,
 } from './types.ts';
 
-/** Capture `/batch/` body limit (posthog-persons-api.md §11), used for the lower bound. */
-const CAPTURE_BATCH_MAX_BYTES_SERVER = 20 * 1024 * 1024;
 /** The planner's own cap per capture call: a quarter of the server limit leaves room for the envelope. */
 const CAPTURE_BATCH_MAX_BYTES = 5 * 1024 * 1024;
 
@@ -31,12 +30,6 @@ const CAPTURE_BATCH_MAX_BYTES = 5 * 1024 * 1024;
  * from the commands (not at random) makes a redelivered batch resend the same events instead of new ones.
  */
 export const CAPTURE_EVENT_UUID_NAMESPACE = '6f1c1b5e-3d2a-4f57-9a51-2b9f0c6e8d41';
-
-const chunk = <T>(items: readonly T[], size: number): T[][] => {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-};
 
 const flagsKey = (f: DeleteFlags) =>
   `${+f.deleteEvents}${+f.deleteRecordings}${+f.keepPerson}` as const;
@@ -499,7 +492,7 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
   }
   calls.push(...captureCalls);
   if (captureStages > 0) {
-    lowerBound += Math.max(Math.ceil(captureBytes / CAPTURE_BATCH_MAX_BYTES_SERVER), captureStages);
+    lowerBound += Math.max(Math.ceil(captureBytes / CAPTURE_BATCH_SERVER_MAX_BYTES), captureStages);
   }
 
   // Duplicates (same command id, same person) share the calls of the first message.

@@ -50,6 +50,7 @@ export {
 } from './errors.ts';
 export { deriveCaptureHost, isLoopbackHost, normalizeHost } from './host.ts';
 export { ILLEGAL_DISTINCT_IDS, isIllegalDistinctId } from './illegal-ids.ts';
+export { CAPTURE_BATCH_SERVER_MAX_BYTES, chunk } from './limits.ts';
 export { paginate } from './pagination.ts';
 export {
   type AcquireOptions,
