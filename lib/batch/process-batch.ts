@@ -1,8 +1,16 @@
 import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Lane } from '../config.ts';
-import { executePlan, type Outcome, type PostHogClientLike } from '../executor/index.ts';
+import { executePlan, type PostHogClientLike } from '../executor/index.ts';
 import { type Command, laneOf, parseMessage } from '../messages/index.ts';
+import {
+  describeError,
+  isTransientRetry,
+  messageOutcome,
+  OUTCOME_CODES,
+  type Outcome,
+  retryNow,
+} from '../outcome/index.ts';
 import { type InboundCommand, planBatch } from '../planner/index.ts';
 import type { RelayLogger } from '../runtime/logger.ts';
 import { METRIC_NAMES, type RelayMetrics } from '../runtime/metrics.ts';
@@ -62,51 +70,15 @@ export interface BatchReport {
   readonly results: ReadonlyMap<string, MessageResult>;
 }
 
-/** Codes of the retries this loop creates itself (the executor's own codes pass through unchanged). */
-export const BATCH_RETRY_CODES = {
-  /** An earlier message of the same FIFO group failed in this batch; order is kept by failing this one too. */
-  groupBlocked: 'fifo_group_blocked',
-  /** No time left to start PostHog calls; PostHog did nothing wrong, so no backoff. */
-  noTimeLeft: 'deadline',
-  /** The secret could not be read, or planning/executing threw (a bug): try again later. */
-  internal: 'internal_error',
-  /** A permanent rejection that could not be written to the DLQ: never drop it, let SQS redeliver. */
-  dlqSendFailed: 'dlq_send_failed',
-  /** PostHog refused our credentials (401/403): a configuration problem, not the message's. */
-  postHogAuth: 'posthog_auth',
-} as const;
-
 /** Rejection code of a message that failed on its own at its last delivery (receive count = maxReceiveCount). */
-export const RETRIES_EXHAUSTED = 'retries_exhausted';
-
-/**
- * Rejections that say nothing about the message: a wrong, revoked or under-scoped key. Dead-lettering would
- * punish good messages for a configuration error, so they are retried with backoff until the key is fixed
- * (the secret is re-read every `SECRET_MAX_AGE_SECONDS`).
- */
-const CREDENTIAL_REJECTIONS = new Set(['http_401', 'http_403']);
-
-function credentialsAsRetry(outcome: Outcome): Outcome {
-  if (outcome.status !== 'rejected' || !CREDENTIAL_REJECTIONS.has(outcome.code)) return outcome;
-  return {
-    status: 'retry',
-    code: BATCH_RETRY_CODES.postHogAuth,
-    reason: `PostHog refused the credentials (fix the secret): ${outcome.reason}`,
-    delayMs: 0,
-  };
-}
+export const RETRIES_EXHAUSTED = OUTCOME_CODES.retriesExhausted;
 
 /** Rejection code of a valid command sent to the other lane's queue. */
-export const WRONG_LANE = 'wrong_lane';
-
-/** Retry codes for which PostHog was not at fault, so the receive-count backoff does not apply. */
-const NOT_TRANSIENT = new Set<string>([BATCH_RETRY_CODES.noTimeLeft, 'deadline_exceeded']);
+export const WRONG_LANE = OUTCOME_CODES.wrongLane;
 
 /** SQS allows 10 message attributes; five are ours. */
 const MAX_MESSAGE_ATTRIBUTES = 10;
 const MAX_REASON_LENGTH = 1000;
-
-type Working = Outcome;
 
 /**
  * Builds the SQS batch handler shared by both lanes:
@@ -133,7 +105,7 @@ export function createBatchHandler(
 
     // 1. Parse every body; a bad one is rejected with the parser's path and reason, a valid command sent to
     //    the other lane's queue with `wrong_lane`.
-    const outcomes = new Map<string, Working>();
+    const outcomes = new Map<string, Outcome>();
     const commands = new Map<string, Command>();
     const inbound: InboundCommand[] = [];
     for (const record of records) {
@@ -183,13 +155,14 @@ export function createBatchHandler(
             const outcome =
               executed.get(m.messageId) ??
               internal('the executor returned no outcome for this message');
-            outcomes.set(m.messageId, credentialsAsRetry(outcome));
+            outcomes.set(m.messageId, messageOutcome(outcome));
           }
         } catch (error) {
           deps.logger.error('batch could not be planned or executed; retrying every message', {
-            error: describe(error),
+            error: describeError(error),
           });
-          for (const m of inbound) outcomes.set(m.messageId, internal(describe(error)));
+          // Whatever escaped here (the secret, the client's construction, a bug) is not the messages' fault.
+          for (const m of inbound) outcomes.set(m.messageId, internal(describeError(error)));
         }
       }
     }
@@ -229,7 +202,7 @@ export function createBatchHandler(
         results.set(record.messageId, {
           action: 'fail',
           status: outcome.status,
-          code: retry ? outcome.code : BATCH_RETRY_CODES.dlqSendFailed,
+          code: retry ? outcome.code : OUTCOME_CODES.dlqSendFailed,
           reason: retry ? outcome.reason : `could not send to the DLQ: ${outcome.reason}`,
           delaySeconds:
             blocker?.action === 'fail'
@@ -238,7 +211,7 @@ export function createBatchHandler(
                   {
                     ...(retry ? { suggestedDelayMs: outcome.delayMs } : {}),
                     receiveCount,
-                    transient: !(retry && NOT_TRANSIENT.has(outcome.code)),
+                    transient: !retry || isTransientRetry(outcome.code),
                   },
                   deps.retry,
                   random,
@@ -340,7 +313,7 @@ export function createBatchHandler(
  */
 function exhaustRetries(
   records: readonly SQSRecord[],
-  outcomes: Map<string, Working>,
+  outcomes: Map<string, Outcome>,
   maxReceiveCount: number,
 ): void {
   for (const record of records) {
@@ -365,9 +338,9 @@ function exhaustRetries(
  */
 function blockFailedGroups(
   records: readonly SQSRecord[],
-  outcomes: Map<string, Working>,
+  outcomes: Map<string, Outcome>,
 ): Map<string, string> {
-  const blocked = new Map<string, { id: string; outcome: Extract<Working, { status: 'retry' }> }>();
+  const blocked = new Map<string, { id: string; outcome: Extract<Outcome, { status: 'retry' }> }>();
   const blockedBy = new Map<string, string>();
   for (const record of records) {
     const group = record.attributes?.MessageGroupId ?? '';
@@ -376,7 +349,7 @@ function blockFailedGroups(
     if (blocker) {
       outcomes.set(record.messageId, {
         status: 'retry',
-        code: BATCH_RETRY_CODES.groupBlocked,
+        code: OUTCOME_CODES.groupBlocked,
         reason: `an earlier message of group ${group} failed (${blocker.outcome.code}); order is kept`,
         delayMs: blocker.outcome.delayMs,
       });
@@ -388,8 +361,8 @@ function blockFailedGroups(
   return blockedBy;
 }
 
-function deadLetterOf(record: SQSRecord, outcome: Working | undefined, dlqUrl: string): DeadLetter {
-  const code = outcome?.status === 'rejected' ? outcome.code : 'unknown';
+function deadLetterOf(record: SQSRecord, outcome: Outcome | undefined, dlqUrl: string): DeadLetter {
+  const code = outcome?.status === 'rejected' ? outcome.code : OUTCOME_CODES.internal;
   const reason = outcome?.status === 'rejected' ? outcome.reason : 'unknown';
   const firstReceived = Number(record.attributes?.ApproximateFirstReceiveTimestamp);
   const ours: Record<string, MessageAttributeValue> = {
@@ -439,7 +412,11 @@ function safeParse(body: string): ReturnType<typeof parseMessage> {
     // parseMessage never throws by contract; if it ever does, the message is still answered, not crashed on.
     return {
       ok: false,
-      rejection: { code: 'not_json', path: '', reason: `could not be parsed: ${describe(error)}` },
+      rejection: {
+        code: 'not_json',
+        path: '',
+        reason: `could not be parsed: ${describeError(error)}`,
+      },
     };
   }
 }
@@ -449,21 +426,7 @@ const str = (value: string): MessageAttributeValue => ({
   StringValue: value || '-',
 });
 
-const noTimeLeft = (): Working => ({
-  status: 'retry',
-  code: BATCH_RETRY_CODES.noTimeLeft,
-  reason: 'not enough Lambda time left to start PostHog calls',
-  delayMs: 0,
-});
+const noTimeLeft = (): Outcome =>
+  retryNow(OUTCOME_CODES.deadline, 'not enough Lambda time left to start PostHog calls');
 
-const internal = (reason: string): Working => ({
-  status: 'retry',
-  code: BATCH_RETRY_CODES.internal,
-  reason,
-  delayMs: 0,
-});
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
-}
+const internal = (reason: string): Outcome => retryNow(OUTCOME_CODES.internal, reason);

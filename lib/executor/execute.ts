@@ -1,20 +1,7 @@
 import type { JsonValue } from '../messages/index.ts';
+import { APPLIED, classify, OUTCOME_CODES, type Outcome } from '../outcome/index.ts';
 import type { Plan, PlannedCall, PlannedCaptureEvent, SplitCall } from '../planner/index.ts';
-import {
-  isAlreadyDone,
-  isRetryable,
-  PostHogApiError,
-  PostHogConnectionError,
-  PostHogDeadlineError,
-  PostHogTimeoutError,
-  retryDelayMs,
-} from '../posthog/index.ts';
-
-/** What happens to one message: done, try again later (with a suggested delay), or never (with a reason). */
-export type Outcome =
-  | { status: 'applied' }
-  | { status: 'retry'; delayMs: number; reason: string; code: string }
-  | { status: 'rejected'; code: string; reason: string };
+import { idsStillOnPerson } from '../posthog/index.ts';
 
 /** Per-call options the client takes (contract B). */
 export interface ClientRequestOptions {
@@ -74,15 +61,6 @@ export interface ExecuteOptions {
   concurrency?: number;
 }
 
-/** Codes of the outcomes the executor makes itself (others come from the PostHog error). */
-export const OUTCOME_CODES = {
-  deadline: 'deadline',
-  personNotFound: 'person_not_found',
-  deletionErrors: 'deletion_errors',
-  dependencyFailed: 'depends_on_delete',
-  propertyNotDeleted: 'delete_property_failed',
-} as const;
-
 /** How long to wait before retrying persons PostHog reported in `deletion_errors` (its own retries start at 60 s). */
 export const DELETION_ERROR_RETRY_MS = 60_000;
 
@@ -94,8 +72,6 @@ function worse(a: Outcome | undefined, b: Outcome): Outcome {
   if (a.status === 'retry' && b.status === 'retry' && b.delayMs > a.delayMs) return b;
   return a;
 }
-
-const APPLIED: Outcome = { status: 'applied' };
 
 /**
  * Runs a plan through the client, stage by stage, and reports one {@link Outcome} per message id of the plan
@@ -272,7 +248,7 @@ export async function executePlan(
         ? APPLIED
         : {
             status: 'retry',
-            code: OUTCOME_CODES.dependencyFailed,
+            code: OUTCOME_CODES.dependsOnDelete,
             delayMs: failedDependency?.status === 'retry' ? failedDependency.delayMs : 0,
             reason: `${skip.reason}, and that delete did not complete`,
           },
@@ -304,72 +280,29 @@ function toCaptureEvent(event: PlannedCaptureEvent): ClientCaptureEvent {
   };
 }
 
-/** Turns a failed call into the outcome of the messages it serves, using the client's one retry policy. */
+/** Turns a failed call into the outcome of the messages it serves (the rules are `classify`'s). */
 export function outcomeOfError(
   error: unknown,
   call: Pick<PlannedCall, 'endpoint'> & Partial<Pick<SplitCall, 'body'>>,
 ): Outcome {
-  // Not `isAlreadyDone(error, 'delete')` for bulk_delete: that 404 rule is for DELETE persons/:id. bulk_delete
-  // answers 202 with persons_found 0 for persons already gone, so its 404 means an unknown project or route, and
-  // counting it as done would acknowledge deletions that never happened.
-  const reason = `${call.endpoint} failed: ${error instanceof Error ? error.message : String(error)}`;
-  if (call.endpoint === 'split' && isAlreadyDone(error, 'split')) {
+  if (call.endpoint === 'split') {
     // Done before only if *every* id to split is off the person; if PostHog names just some of them, the others
     // are still on it and the split never ran (a wrong id in the command): that must not pass as applied.
-    const detail = error instanceof PostHogApiError ? (error.detail ?? '') : '';
     const ids =
       call.body !== undefined && 'distinctIdsToSplit' in call.body
         ? call.body.distinctIdsToSplit
         : [];
-    const missing = ids.filter((id) => !namedInDetail(detail, id));
-    if (missing.length === 0) return APPLIED;
-    return {
-      status: 'rejected',
-      code: codeOf(error),
-      reason: `${reason} (the split was not applied: ${missing.map((id) => JSON.stringify(id)).join(', ')} still on the person)`,
-    };
-  }
-  const code = codeOf(error);
-  if (isRetryable(error)) {
-    return { status: 'retry', code, reason, delayMs: retryDelayMs(error, 0) ?? 0 };
-  }
-  if (error instanceof PostHogApiError && error.status === 404) {
-    if (call.endpoint === 'bulk_delete' || call.endpoint === 'capture_batch') {
+    const stillOn = idsStillOnPerson(error, ids);
+    if (stillOn !== undefined && stillOn.length === 0) return APPLIED;
+    if (stillOn !== undefined) {
+      const { code, reason } = classify(error, call.endpoint);
+      const ids = stillOn.map((id) => JSON.stringify(id)).join(', ');
       return {
         status: 'rejected',
         code,
-        reason: `${reason} (404 here means an unknown project or route, not unknown persons: check the project id and host)`,
+        reason: `${reason} (the split was not applied: ${ids} still on the person)`,
       };
     }
-    return { status: 'rejected', code: OUTCOME_CODES.personNotFound, reason };
   }
-  return { status: 'rejected', code, reason };
-}
-
-/**
- * Whether PostHog's `not on this person: ['a', "b'c"]` detail (a Python list repr) names `id`. Ids whose repr
- * escapes characters cannot be matched reliably, so they count as named (the lenient reading: already done).
- */
-function namedInDetail(detail: string, id: string): boolean {
-  // Python escapes quotes, backslashes and control characters (code points below 32, and 127).
-  if (/[\\'"]/.test(id) || [...id].some((ch) => ch.charCodeAt(0) < 32 || ch === '\x7f'))
-    return true;
-  return detail.includes(`'${id}'`);
-}
-
-function codeOf(error: unknown): string {
-  if (error instanceof PostHogDeadlineError) {
-    // A deadline that cut short the retries of a real failure (a 503, a timeout) is that failure: the batch loop
-    // then backs off by receive count, so an outage is waited out instead of retried once per invocation. Only a
-    // deadline reached before any attempt means PostHog did nothing wrong.
-    return error.cause instanceof Error && !(error.cause instanceof PostHogDeadlineError)
-      ? codeOf(error.cause)
-      : OUTCOME_CODES.deadline;
-  }
-  if (error instanceof PostHogApiError)
-    return error.status === 429 ? 'throttled' : `http_${error.status}`;
-  if (error instanceof PostHogTimeoutError) return 'timeout';
-  if (error instanceof PostHogConnectionError) return 'connection_error';
-  if (error instanceof TypeError) return 'invalid_request';
-  return 'internal_error';
+  return classify(error, call.endpoint);
 }

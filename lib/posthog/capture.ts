@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ENDPOINTS } from './endpoints.ts';
+import { PostHogUsageError } from './errors.ts';
 import { isIllegalDistinctId } from './illegal-ids.ts';
 import { MAX_CAPTURE_BATCH_BYTES } from './limits.ts';
 import type { PostHogTransport } from './transport.ts';
@@ -54,7 +55,7 @@ export class CaptureResource {
       ['mergedDistinctId', args.mergedDistinctId],
     ] as const) {
       if (isIllegalDistinctId(id)) {
-        throw new TypeError(
+        throw new PostHogUsageError(
           `mergeDangerously: ${name} ${JSON.stringify(id)} is a distinct id PostHog refuses to merge (it would be ignored silently)`,
         );
       }
@@ -75,7 +76,7 @@ export class CaptureResource {
 
   #token(method: string): string {
     if (this.#projectToken === undefined) {
-      throw new TypeError(`${method} needs projectToken (the project's phc_… token)`);
+      throw new PostHogUsageError(`${method} needs projectToken (the project's phc_… token)`);
     }
     return this.#projectToken;
   }
@@ -83,12 +84,12 @@ export class CaptureResource {
 
 function captureBody(event: CaptureEvent): CaptureBody {
   if (typeof event.event !== 'string' || event.event === '') {
-    throw new TypeError(
+    throw new PostHogUsageError(
       'capture: event must be a non-empty string (PostHog silently drops unnamed events)',
     );
   }
   if (typeof event.distinctId !== 'string' || event.distinctId.trim() === '') {
-    throw new TypeError(
+    throw new PostHogUsageError(
       'capture: distinctId must be a non-empty string (PostHog silently drops events without one)',
     );
   }

@@ -1,11 +1,13 @@
 import { CaptureResource } from './capture.ts';
-import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_CAP_MS, registerSecret } from './errors.ts';
+import { PostHogUsageError } from './errors.ts';
 import { LegacyFunnelResource } from './funnel-legacy.ts';
 import { deriveCaptureHost, normalizeHost, normalizeProjectId } from './host.ts';
 import { checkKeyKind, PERSONAL_API_KEY_PREFIX, PROJECT_TOKEN_PREFIX } from './keys.ts';
 import { nonNegative } from './params.ts';
 import { PersonsResource } from './persons.ts';
 import { PostHogRateLimiter } from './rate-limiter.ts';
+import { registerSecret } from './redact.ts';
+import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_CAP_MS } from './retry-policy.ts';
 import { defaultSleep, PostHogTransport, type TransportOptions } from './transport.ts';
 import type {
   ActivityEntry,
@@ -394,7 +396,7 @@ function checkedKeys(options: PostHogClientOptions): {
   projectToken: string | undefined;
 } {
   if (typeof options.personalApiKey !== 'string' || options.personalApiKey.trim() === '') {
-    throw new TypeError('personalApiKey is required (a personal API key, phx_…)');
+    throw new PostHogUsageError('personalApiKey is required (a personal API key, phx_…)');
   }
   const personalApiKey = options.personalApiKey.trim();
   const projectToken = options.projectToken?.trim() || undefined;

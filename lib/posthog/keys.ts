@@ -1,3 +1,4 @@
+import { PostHogUsageError } from './errors.ts';
 /** PostHog's personal API keys start with this; only they authenticate the private API. */
 export const PERSONAL_API_KEY_PREFIX = 'phx_';
 /** PostHog's project tokens (the public capture key) start with this. */
@@ -20,11 +21,13 @@ const KEY_KINDS: Record<string, string> = {
 export function checkKeyKind(key: string, name: string, prefix: string): void {
   const expected = KEY_KINDS[prefix] ?? prefix;
   if (!/^[\x21-\x7e]+$/.test(key)) {
-    throw new TypeError(`${name} must be ${expected} (${prefix}…) of visible ASCII characters`);
+    throw new PostHogUsageError(
+      `${name} must be ${expected} (${prefix}…) of visible ASCII characters`,
+    );
   }
   if (key.startsWith(prefix)) return;
   const given = Object.entries(KEY_KINDS).find(([p]) => key.startsWith(p))?.[1];
-  throw new TypeError(
+  throw new PostHogUsageError(
     given === undefined
       ? `${name} must be ${expected}, which starts with ${prefix}; the value given does not`
       : `${name} must be ${expected} (${prefix}…), but the value given is ${given}`,

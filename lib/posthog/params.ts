@@ -1,3 +1,4 @@
+import { PostHogUsageError } from './errors.ts';
 import type { ListQuery } from './types.ts';
 
 /*
@@ -30,25 +31,27 @@ export function listParams(
 export function pageSize(value: number | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   if (!(Number.isSafeInteger(value) && value > 0)) {
-    throw new TypeError(`${name} must be a whole number > 0, got ${value}`);
+    throw new PostHogUsageError(`${name} must be a whole number > 0, got ${value}`);
   }
   return value;
 }
 
 function wholeNumber(value: number, name: string): number {
   if (!(Number.isSafeInteger(value) && value >= 0)) {
-    throw new TypeError(`${name} must be a whole number >= 0, got ${value}`);
+    throw new PostHogUsageError(`${name} must be a whole number >= 0, got ${value}`);
   }
   return value;
 }
 
 /** The distinct non-empty strings of `values`, in first-seen order. */
 export function dedupe(values: string[], name: string): string[] {
-  if (!Array.isArray(values)) throw new TypeError(`${name} must be an array of strings`);
+  if (!Array.isArray(values)) throw new PostHogUsageError(`${name} must be an array of strings`);
   const seen = new Set<string>();
   values.forEach((v, i) => {
     if (typeof v !== 'string' || v === '') {
-      throw new TypeError(`${name}[${i}] must be a non-empty string, got ${JSON.stringify(v)}`);
+      throw new PostHogUsageError(
+        `${name}[${i}] must be a non-empty string, got ${JSON.stringify(v)}`,
+      );
     }
     seen.add(v);
   });
@@ -58,12 +61,12 @@ export function dedupe(values: string[], name: string): string[] {
 /** A non-negative finite number option. */
 export function nonNegative(value: number, name: string): number {
   if (!(Number.isFinite(value) && value >= 0))
-    throw new TypeError(`${name} must be a non-negative number, got ${value}`);
+    throw new PostHogUsageError(`${name} must be a non-negative number, got ${value}`);
   return value;
 }
 
 /** A non-empty string argument. */
 export function nonEmptyString(value: unknown, message: string): string {
-  if (typeof value !== 'string' || value === '') throw new TypeError(message);
+  if (typeof value !== 'string' || value === '') throw new PostHogUsageError(message);
   return value;
 }

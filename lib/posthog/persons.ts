@@ -1,4 +1,5 @@
 import { ENDPOINTS } from './endpoints.ts';
+import { PostHogUsageError } from './errors.ts';
 import { chunk, MAX_BATCH_BY_DISTINCT_IDS, MAX_BULK_DELETE_IDS } from './limits.ts';
 import { paginate } from './pagination.ts';
 import { dedupe, listParams, nonEmptyString, pageSize } from './params.ts';
@@ -73,7 +74,9 @@ export class PersonsResource {
     const url = this.#t.apiUrl(path`/persons/${personRef(person)}/update_property/`);
     nonEmptyString(key, 'updateProperty: key must be a non-empty string');
     if (value === undefined) {
-      throw new TypeError('updateProperty: value is required (use null to clear a property)');
+      throw new PostHogUsageError(
+        'updateProperty: value is required (use null to clear a property)',
+      );
     }
     const spec = { endpoint: ENDPOINTS.updateProperty, response: 'empty' } as const;
     await this.#t.post(url, { key, value }, spec, o);
@@ -256,12 +259,14 @@ function splitBody(body: { mainDistinctId?: string; distinctIdsToSplit?: string[
   distinct_ids_to_split?: string[];
 } {
   if (body.mainDistinctId !== undefined && body.distinctIdsToSplit !== undefined) {
-    throw new TypeError('split: mainDistinctId cannot be combined with distinctIdsToSplit');
+    throw new PostHogUsageError('split: mainDistinctId cannot be combined with distinctIdsToSplit');
   }
   if (body.mainDistinctId !== undefined) return { main_distinct_id: body.mainDistinctId };
   if (body.distinctIdsToSplit === undefined) return {};
   if (body.distinctIdsToSplit.length === 0) {
-    throw new TypeError('split: distinctIdsToSplit must not be empty (omit it to split every id)');
+    throw new PostHogUsageError(
+      'split: distinctIdsToSplit must not be empty (omit it to split every id)',
+    );
   }
   return { distinct_ids_to_split: body.distinctIdsToSplit };
 }
@@ -274,7 +279,7 @@ function bulkDeleteIds(target: BulkDeleteTarget): {
   const hasIds = 'ids' in target && target.ids !== undefined;
   const hasDistinct = 'distinctIds' in target && target.distinctIds !== undefined;
   if (hasIds === hasDistinct) {
-    throw new TypeError(
+    throw new PostHogUsageError(
       'bulkDelete: pass either { ids } or { distinctIds }, not both and not neither',
     );
   }
@@ -285,7 +290,7 @@ function bulkDeleteIds(target: BulkDeleteTarget): {
   const values = dedupe((target as { ids: string[] }).ids, 'bulkDelete.ids');
   const bad = values.findIndex((v) => !UUID_PATTERN.test(v));
   if (bad >= 0) {
-    throw new TypeError(
+    throw new PostHogUsageError(
       `bulkDelete.ids[${bad}] is not a person uuid (${JSON.stringify(values[bad])}); use { distinctIds } for distinct ids`,
     );
   }

@@ -1,10 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type * as z from 'zod';
 import { ENDPOINT_POLICY, type EndpointName, type EndpointPolicy } from './endpoints.ts';
+import { errorFromFetchFailure, errorFromResponse, requestIdOf } from './error-factory.ts';
 import {
-  type BackoffOptions,
-  errorFromFetchFailure,
-  errorFromResponse,
   PostHogAbortError,
   PostHogApiError,
   PostHogConnectionError,
@@ -12,10 +10,9 @@ import {
   type PostHogError,
   PostHogRateLimitError,
   ResponseValidationError,
-  requestIdOf,
 } from './errors.ts';
 import type { PostHogRateLimiter, RatePermit } from './rate-limiter.ts';
-import { decideRetry } from './retry-policy.ts';
+import { type BackoffOptions, decideRetry } from './retry-policy.ts';
 import type { PostHogLogger, RequestOptions, ResponseInfo } from './types.ts';
 
 /** No attempt starts with less time than this before the deadline: it could not finish anyway. */
