@@ -8,6 +8,8 @@ export { describeIssue, formatPath, type JsonPath } from './issues.ts';
 export { commandJsonSchemas, jsonSchemaFileName, renderJsonSchema } from './json-schema.ts';
 export {
   type CommandLane,
+  LANES,
+  type Lane,
   laneOf,
   laneOfType,
   messageGroupIdOf,
