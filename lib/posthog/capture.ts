@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { isIllegalDistinctId } from '../messages/index.ts';
 import { ENDPOINTS } from './endpoints.ts';
 import { PostHogUsageError } from './errors.ts';
-import { isIllegalDistinctId } from './illegal-ids.ts';
 import { MAX_CAPTURE_BATCH_BYTES } from './limits.ts';
 import type { PostHogTransport } from './transport.ts';
 import type { CaptureEvent, JsonValue, MergeArgs, RequestOptions } from './types.ts';

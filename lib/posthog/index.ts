@@ -4,6 +4,8 @@
  * @example
  * import { PostHogClient, isRetryable, isAlreadyDone } from '../posthog/index.ts';
  */
+
+export { ILLEGAL_DISTINCT_IDS, isIllegalDistinctId } from '../messages/index.ts';
 export {
   DEFAULT_MAX_RETRIES,
   DEFAULT_MAX_RETRY_AFTER_MS,
@@ -40,7 +42,6 @@ export {
   ResponseValidationError,
 } from './errors.ts';
 export { deriveCaptureHost, isLoopbackHost, normalizeHost } from './host.ts';
-export { ILLEGAL_DISTINCT_IDS, isIllegalDistinctId } from './illegal-ids.ts';
 export { CAPTURE_BATCH_SERVER_MAX_BYTES, chunk } from './limits.ts';
 export { paginate } from './pagination.ts';
 export {
