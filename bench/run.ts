@@ -518,14 +518,16 @@ function evaluateTargets(
       met: runs.every((r) => r.lost === 0),
     },
     {
-      target: 'W2 calls = distinct (person, key) pairs after LWW (one batch)',
+      // Issue 9 asked for one call per (person, key) pair; since issue 15 a person's set keys share one PATCH, so
+      // the plan now beats that target: at most the pairs, and exactly the lower bound.
+      target: 'W2 calls ≤ distinct (person, key) pairs after LWW, = lower bound (one batch)',
       measured: oneBatch
-        ? `${fmt(oneBatch.calls)} calls = ${fmt(oneBatch.pairs)} pairs + ${fmt(oneBatch.lookups)} id lookups (lower bound ${fmt(oneBatch.lowerBound)})`
+        ? `${fmt(oneBatch.calls)} calls = ${fmt(oneBatch.calls - oneBatch.lookups)} writes + ${fmt(oneBatch.lookups)} id lookups, for ${fmt(oneBatch.pairs)} pairs (lower bound ${fmt(oneBatch.lowerBound)})`
         : 'n/a',
       met:
         oneBatch !== undefined &&
         oneBatch.calls === oneBatch.lowerBound &&
-        oneBatch.calls - oneBatch.lookups === oneBatch.pairs,
+        oneBatch.calls - oneBatch.lookups <= oneBatch.pairs,
     },
     {
       target: '  the same through the local FIFO lane',

@@ -35,15 +35,17 @@ export async function planAndRun(
   }
   let stats = NO_PLAN;
   try {
+    const client = await deps.getClient();
     const plan = planBatch([...inbound], {
       propertyWrites: deps.propertyWrites ?? 'update_property',
+      // Several unset keys of a person are one `$unset` event when a project token can send it.
+      captureUnsets: client.hasProjectToken === true,
     });
     stats = {
       plannedCalls: plan.callCount,
       lowerBound: plan.lowerBound,
       naiveCalls: plan.naiveCallCount,
     };
-    const client = await deps.getClient();
     const executed = await executePlan(plan, client, { deadline, now });
     if (executed.deletions.calls > 0) {
       deps.metrics.count(METRIC_NAMES.personsDeleted, executed.deletions.persons);

@@ -1,27 +1,55 @@
 import type { JsonValue } from '../messages/index.ts';
 import { APPLIED, OUTCOME_CODES, type Outcome } from '../outcome/index.ts';
-import type { BulkDeleteCall, PlannedCall, PlannedCaptureEvent } from '../planner/index.ts';
+import type {
+  BulkDeleteCall,
+  CaptureBatchCall,
+  PlannedCall,
+  PlannedCaptureEvent,
+  UpdatePropertiesCall,
+} from '../planner/index.ts';
+import { PostHogValidationError } from '../posthog/index.ts';
 import type { ClientCaptureEvent } from './client-port.ts';
+import { outcomeOfError } from './outcome-of-error.ts';
 import type { PlanRun } from './plan-run.ts';
 
 /** How long to wait before retrying persons PostHog reported in `deletion_errors` (its own retries start at 60 s). */
 export const DELETION_ERROR_RETRY_MS = 60_000;
 
+/** One call, unless the deadline has passed; a failure becomes the outcome of the messages it serves. */
+export async function runCall(run: PlanRun, call: PlannedCall): Promise<void> {
+  if (run.deadline !== undefined && run.now() >= run.deadline) {
+    run.fail(call, {
+      status: 'retry',
+      code: OUTCOME_CODES.deadline,
+      delayMs: 0,
+      reason: `${call.endpoint} was not started before the invocation deadline`,
+    });
+    return;
+  }
+  try {
+    await performCall(run, call);
+  } catch (error) {
+    run.fail(call, outcomeOfError(error, call));
+  }
+}
+
 /** Sends one planned call and records what it means for the messages it serves. Throws PostHog's failures. */
-export async function performCall(run: PlanRun, call: PlannedCall): Promise<void> {
+async function performCall(run: PlanRun, call: PlannedCall): Promise<void> {
   switch (call.endpoint) {
     case 'batch_by_distinct_ids':
       return resolvePersons(run, call.distinctIds, call.serves);
+    case 'retrieve':
+      return retrievePerson(run, call.uuid, call.serves);
     case 'bulk_delete':
       return bulkDelete(run, call);
+    case 'update_properties':
+      return updateProperties(run, call);
     case 'split':
     case 'update_property':
     case 'delete_property':
       return personCall(run, call);
     case 'capture_batch':
-      await run.client.captureBatch(call.events.map(toCaptureEvent), run.requestOptions);
-      run.record(call.serves, APPLIED);
-      return;
+      return captureBatch(run, call);
   }
 }
 
@@ -36,6 +64,60 @@ async function resolvePersons(
     if (person !== undefined) run.resolve(id, person.uuid);
   }
   run.record(serves, APPLIED);
+}
+
+/** The first distinct id of a person named by uuid, which its `$unset` event goes to. */
+async function retrievePerson(run: PlanRun, uuid: string, serves: string[]): Promise<void> {
+  const person = await run.client.retrieve(uuid, run.requestOptions);
+  run.retrieved(
+    uuid,
+    person.distinct_ids[0] ?? {
+      status: 'rejected',
+      code: OUTCOME_CODES.personNotFound,
+      reason: `person ${uuid} has no distinct id to send its $unset to`,
+    },
+  );
+  run.record(serves, APPLIED);
+}
+
+/** Several set keys of one person in one PATCH. */
+async function updateProperties(run: PlanRun, call: UpdatePropertiesCall): Promise<void> {
+  const id = run.personId(call.person);
+  if (typeof id !== 'string') {
+    run.record(call.serves, id);
+    return;
+  }
+  try {
+    await run.client.updateProperties(id, call.properties, run.requestOptions);
+  } catch (error) {
+    // A 400 refuses the whole PATCH for one key that is not writable: fall back to one call per key, so only
+    // the messages that wrote that key are rejected and the others still apply.
+    if (error instanceof PostHogValidationError && call.perKey.length > 1) {
+      for (const perKey of call.perKey) await runCall(run, perKey);
+      return;
+    }
+    throw error;
+  }
+  run.record(call.serves, APPLIED);
+}
+
+/**
+ * A capture batch. An event bound to an existing person (a `$unset` of several keys) goes only to a person stage 0
+ * found: capturing to one that is not there would create it, so its messages end as that lookup did instead.
+ */
+async function captureBatch(run: PlanRun, call: CaptureBatchCall): Promise<void> {
+  const events: ClientCaptureEvent[] = [];
+  for (const event of call.events) {
+    if (event.event !== '$set' || event.existingPerson === undefined) {
+      events.push(toCaptureEvent(event));
+      continue;
+    }
+    const distinctId = run.existingDistinctId(event.existingPerson.person);
+    if (typeof distinctId === 'string') events.push(toCaptureEvent({ ...event, distinctId }));
+    else run.record(event.existingPerson.serves, distinctId);
+  }
+  if (events.length > 0) await run.client.captureBatch(events, run.requestOptions);
+  run.record(call.serves, APPLIED);
 }
 
 /** A call on one person: split, update_property or delete_property. */

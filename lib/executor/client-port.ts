@@ -27,6 +27,8 @@ export interface ClientBulkDeleteResult {
  * narrow shape keeps the executor independent of everything else the client does.
  */
 export interface PostHogClientLike {
+  /** Whether capture can be sent (a project token is configured); the planner then folds several unsets into one. */
+  readonly hasProjectToken?: boolean;
   batchByDistinctIds(
     distinctIds: string[],
     o?: ClientRequestOptions,
@@ -47,6 +49,12 @@ export interface PostHogClientLike {
     value: JsonValue,
     o?: ClientRequestOptions,
   ): Promise<unknown>;
+  updateProperties(
+    person: string,
+    properties: Record<string, JsonValue>,
+    o?: ClientRequestOptions,
+  ): Promise<unknown>;
+  retrieve(person: string, o?: ClientRequestOptions): Promise<{ distinct_ids: string[] }>;
   deleteProperty(
     person: string,
     key: string,

@@ -1,8 +1,7 @@
 import { OUTCOME_CODES, type Outcome } from '../outcome/index.ts';
-import type { Plan, PlannedCall } from '../planner/index.ts';
-import { performCall } from './calls.ts';
+import type { Plan } from '../planner/index.ts';
+import { runCall } from './calls.ts';
 import type { ClientRequestOptions, PostHogClientLike } from './client-port.ts';
-import { outcomeOfError } from './outcome-of-error.ts';
 import { type DeletionCounts, PlanRun } from './plan-run.ts';
 
 /** Options of {@link executePlan}. */
@@ -53,7 +52,7 @@ export async function executePlan(
 ): Promise<PlanOutcomes> {
   const requestOptions: ClientRequestOptions =
     options.deadline === undefined ? {} : { deadline: options.deadline };
-  const run = new PlanRun(client, requestOptions);
+  const run = new PlanRun(client, requestOptions, options.deadline, options.now ?? Date.now);
   const stages = [...new Set(plan.calls.map((c) => c.stage))].sort((a, b) => a - b);
   for (const stage of stages) await runStage(run, plan, stage, options);
   settleSkipped(run, plan);
@@ -76,31 +75,12 @@ async function runStage(
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
     for (let call = queue.shift(); call !== undefined; call = queue.shift())
-      await runCall(run, call, options);
+      await runCall(run, call);
   });
   const captureWorker = async () => {
-    for (const call of captures) await runCall(run, call, options);
+    for (const call of captures) await runCall(run, call);
   };
   await Promise.all([...workers, captureWorker()]);
-}
-
-/** One call, unless the deadline has passed; a failure becomes the outcome of the messages it serves. */
-async function runCall(run: PlanRun, call: PlannedCall, options: ExecuteOptions): Promise<void> {
-  const now = options.now ?? Date.now;
-  if (options.deadline !== undefined && now() >= options.deadline) {
-    run.fail(call, {
-      status: 'retry',
-      code: OUTCOME_CODES.deadline,
-      delayMs: 0,
-      reason: `${call.endpoint} was not started before the invocation deadline`,
-    });
-    return;
-  }
-  try {
-    await performCall(run, call);
-  } catch (error) {
-    run.fail(call, outcomeOfError(error, call));
-  }
 }
 
 /** A skipped message (its person is deleted in the batch) is applied when every delete it depends on is. */

@@ -28,10 +28,15 @@ export class PlanRun {
   readonly #resolved = new Map<string, string>();
   /** distinct id → why it has no uuid (a failed lookup) */
   readonly #unresolved = new Map<string, Outcome>();
+  /** person uuid → a distinct id of the person, or why there is none (for `$unset` events to a person by uuid) */
+  readonly #retrieved = new Map<string, string | Outcome>();
 
   constructor(
     readonly client: PostHogClientLike,
     readonly requestOptions: ClientRequestOptions,
+    /** Epoch ms; calls not started by then end as `retry` (code `deadline`). */
+    readonly deadline: number | undefined,
+    readonly now: () => number,
   ) {}
 
   /** Records `outcome` for every message in `messageIds`, keeping each message's worst. */
@@ -46,6 +51,27 @@ export class PlanRun {
     if (call.endpoint === 'batch_by_distinct_ids') {
       for (const id of call.distinctIds) this.#unresolved.set(id, outcome);
     }
+    if (call.endpoint === 'retrieve') this.#retrieved.set(call.uuid, outcome);
+  }
+
+  /** Records the distinct id a retrieved person's events go to (or why there is none). */
+  retrieved(uuid: string, distinctId: string | Outcome): void {
+    this.#retrieved.set(uuid, distinctId);
+  }
+
+  /** The distinct id an `existingPerson` event goes to, or why it cannot be sent (no such person, failed lookup). */
+  existingDistinctId(person: { uuid: string } | { distinctId: string }): string | Outcome {
+    if ('distinctId' in person) {
+      const id = this.personId(person);
+      return typeof id === 'string' ? person.distinctId : id;
+    }
+    return (
+      this.#retrieved.get(person.uuid) ?? {
+        status: 'rejected',
+        code: OUTCOME_CODES.personNotFound,
+        reason: `person ${person.uuid} was not looked up`,
+      }
+    );
   }
 
   resolve(distinctId: string, uuid: string): void {

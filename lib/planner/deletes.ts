@@ -32,7 +32,23 @@ export function planDeletes(messages: readonly InboundCommand[]): PlannedDeletes
       }
     }
   }
-  return { calls, targets };
+  return { calls: inMessageOrder(calls, messages), targets };
+}
+
+/**
+ * The delete chunks message by message (by the earliest message each serves; the sort is stable), not uuid chunks
+ * of every message before any distinct-id chunk: when a batch needs more calls than one invocation's budget allows,
+ * the chunks that do run then complete whole messages, which are acknowledged and not redone.
+ */
+function inMessageOrder(
+  calls: BulkDeleteCall[],
+  messages: readonly InboundCommand[],
+): BulkDeleteCall[] {
+  const orderOf = new Map(messages.map((m, index) => [m.messageId, index]));
+  const firstServed = (call: BulkDeleteCall) =>
+    call.serves.reduce((first, id) => Math.min(first, orderOf.get(id) ?? first), Infinity);
+  const deleteOrder = new Map(calls.map((call) => [call, firstServed(call)]));
+  return calls.sort((a, b) => (deleteOrder.get(a) ?? 0) - (deleteOrder.get(b) ?? 0));
 }
 
 /** The message ids that delete the person named by `key` (a person kept by `keepPerson` is not gone). */

@@ -11,6 +11,7 @@ import {
   type PlanOptions,
   type PropertyWrites,
   type ResolveCall,
+  type RetrieveCall,
   SERVER_LIMITS,
 } from './types.ts';
 
@@ -45,15 +46,25 @@ export { CAPTURE_EVENT_UUID_NAMESPACE } from './model.ts';
  */
 export function planBatch(messages: InboundCommand[], options: PlanOptions = {}): Plan {
   const mode: PropertyWrites = options.propertyWrites ?? 'update_property';
+  const captureUnsets = mode === 'update_property' && options.captureUnsets === true;
   const deletes = planDeletes(messages);
   const changes = collectChanges(messages, deletes.targets, mode);
   const resolutions = planResolutions(changes.resolveOwners);
   const commandIdOf = new Map(messages.map((m) => [m.messageId, m.command.id]));
-  const steps = buildSteps(changes, mode, commandIdOf);
+  const steps = buildSteps(changes, mode, commandIdOf, captureUnsets);
+  const retrieves = [...steps.retrieveOwners].map(
+    ([uuid, owners]): RetrieveCall => ({
+      endpoint: 'retrieve',
+      stage: 0,
+      serves: [...owners],
+      uuid,
+    }),
+  );
   const scheduled = schedule(steps.steps);
   const calls = [
     ...deletes.calls,
     ...resolutions,
+    ...retrieves,
     ...scheduled.apiCalls,
     ...scheduled.captureCalls,
   ];
@@ -69,9 +80,17 @@ export function planBatch(messages: InboundCommand[], options: PlanOptions = {})
   return {
     calls,
     skipped: changes.skipped,
-    lowerBound: deletes.calls.length + resolutions.length + steps.personsApiCalls + captureBound,
+    lowerBound:
+      deletes.calls.length +
+      resolutions.length +
+      retrieves.length +
+      steps.personsApiCalls +
+      captureBound,
     callCount: calls.length,
-    naiveCallCount: messages.reduce((sum, m) => sum + singleMessageCallCount(m.command, mode), 0),
+    naiveCallCount: messages.reduce(
+      (sum, m) => sum + singleMessageCallCount(m.command, mode, captureUnsets),
+      0,
+    ),
   };
 }
 
@@ -109,6 +128,7 @@ function shareDuplicateCalls(calls: PlannedCall[], aliases: ReadonlyMap<string, 
 export function singleMessageCallCount(
   command: Command,
   mode: PropertyWrites = 'update_property',
+  captureUnsets = false,
 ): number {
   switch (command.type) {
     case COMMAND_TYPES.delete: {
@@ -122,9 +142,14 @@ export function singleMessageCallCount(
     case COMMAND_TYPES.split:
       return command.data.distinctId !== undefined ? 2 : 1;
     case COMMAND_TYPES.update: {
-      const keys = Object.keys(command.data.set ?? {}).length + (command.data.unset?.length ?? 0);
-      if (command.data.distinctId === undefined) return keys;
-      return mode === 'capture' ? 1 : keys + 1;
+      const setKeys = Object.keys(command.data.set ?? {}).length;
+      const unsetKeys = command.data.unset?.length ?? 0;
+      const byUuid = command.data.distinctId === undefined;
+      if (mode === 'capture' && !byUuid) return 1;
+      // One call for all set keys; unset keys: one capture event (plus a retrieve when named by uuid) or one each.
+      const unsetCalls =
+        unsetKeys > 1 && captureUnsets && mode === 'update_property' ? (byUuid ? 2 : 1) : unsetKeys;
+      return Math.min(setKeys, 1) + unsetCalls + (byUuid ? 0 : 1);
     }
     case COMMAND_TYPES.merge:
       return 1;

@@ -8,20 +8,26 @@ import {
   type Step,
   type Write,
 } from './model.ts';
-import type { PlannedCall, PlannedCaptureEvent, PropertyWrites } from './types.ts';
+import { propertyWriteSteps } from './property-writes.ts';
+import type { PlannedCaptureEvent, PropertyWrites } from './types.ts';
 
 /** Each person's steps in message order, and the Persons API calls they hold (for the lower bound). */
 export interface PersonSteps {
   /** personKey → steps, in the order they must take effect */
   readonly steps: Map<string, Step[]>;
-  /** Property writes and splits: one Persons API call each in any plan. */
+  /** Property write calls and splits: Persons API calls any plan needs. */
   readonly personsApiCalls: number;
+  /** person uuid → the messages whose `$unset` event needs one of its distinct ids (a stage-0 retrieve) */
+  readonly retrieveOwners: Map<string, Set<string>>;
 }
 
 /** What building steps needs besides the changes. */
 interface StepContext {
   readonly changes: ChangeSet;
   readonly mode: PropertyWrites;
+  /** `update_property` mode: several unset keys of a person are one `$unset` capture event. */
+  readonly captureUnsets: boolean;
+  readonly retrieveOwners: Map<string, Set<string>>;
   /** messageId → command id, for deterministic event uuids */
   readonly commandIdOf: ReadonlyMap<string, string>;
   /** A merge's one step, shared by the lists of every person it names. */
@@ -38,8 +44,17 @@ export function buildSteps(
   changes: ChangeSet,
   mode: PropertyWrites,
   commandIdOf: ReadonlyMap<string, string>,
+  captureUnsets: boolean,
 ): PersonSteps {
-  const context: StepContext = { changes, mode, commandIdOf, mergeSteps: new Map() };
+  const retrieveOwners = new Map<string, Set<string>>();
+  const context: StepContext = {
+    changes,
+    mode,
+    captureUnsets,
+    retrieveOwners,
+    commandIdOf,
+    mergeSteps: new Map(),
+  };
   const writesOf = writesByRound(changes);
   const steps = new Map<string, Step[]>();
   // Persons in order of first appearance (writes, then barriers), so the plan is deterministic.
@@ -49,12 +64,12 @@ export function buildSteps(
     const list = listAt(steps, personKey);
     for (let round = 0; round < Math.max(rounds.length, ends.length + 1); round += 1) {
       const writes = rounds[round] ?? [];
-      if (writes.length > 0) list.push(writeStep(context, writes, round));
+      if (writes.length > 0) list.push(...writeSteps(context, writes, personKey, round));
       const barrier = ends[round];
       if (barrier !== undefined) list.push(barrierStep(context, barrier));
     }
   }
-  return { steps, personsApiCalls: countApiCalls(steps) };
+  return { steps, personsApiCalls: countApiCalls(steps), retrieveOwners };
 }
 
 /** The Persons API calls of all steps (API steps are never shared between persons, so none counts twice). */
@@ -81,20 +96,37 @@ function writesByRound(changes: ChangeSet): Map<string, [string, Write][][]> {
   return writesOf;
 }
 
-/** One round's writes: a `$set` capture event (capture mode, a person named by distinct id), else one call per key. */
-function writeStep(context: StepContext, writes: [string, Write][], round: number): Step {
+/**
+ * One round's writes: a `$set` capture event (capture mode, a person named by distinct id), else the fewest
+ * Persons API calls (property-writes.ts).
+ */
+function writeSteps(
+  context: StepContext,
+  writes: [string, Write][],
+  personKey: string,
+  round: number,
+): Step[] {
   const first = writes[0]?.[1];
   if (context.mode === 'capture' && first !== undefined && 'distinctId' in first.person) {
-    return setEventStep(context, writes, first.person.distinctId, first.isoTime, round);
+    return [setEventStep(context, writes, first.person.distinctId, first.isoTime, round)];
   }
-  const calls: PlannedCall[] = writes.map(([writeKey, write]) => {
-    const serves = [...(context.changes.writers.get(writeKey) ?? [write.messageId])];
-    const { person, key } = write;
-    return write.unset
-      ? { endpoint: 'delete_property', stage: 0, serves, person, key }
-      : { endpoint: 'update_property', stage: 0, serves, person, key, value: write.value };
+  const written = propertyWriteSteps(writes, {
+    captureUnsets: context.captureUnsets,
+    writers: context.changes.writers,
+    uuidOf: (ids) => {
+      const commandIds = ids.map((id) => context.commandIdOf.get(id) ?? id).sort();
+      return uuidv5(
+        `unset\0${personKey}\0${round}\0${commandIds.join('\0')}`,
+        CAPTURE_EVENT_UUID_NAMESPACE,
+      );
+    },
   });
-  return { kind: 'api', calls };
+  if (written.retrieveUuid !== undefined) {
+    const owners = context.retrieveOwners.get(written.retrieveUuid) ?? new Set<string>();
+    for (const id of written.retrieveServes) owners.add(id);
+    context.retrieveOwners.set(written.retrieveUuid, owners);
+  }
+  return written.steps;
 }
 
 function setEventStep(

@@ -9,8 +9,10 @@ export interface InboundCommand {
 
 /**
  * How property writes reach PostHog.
- * - `update_property` (default): the Persons API, one call per (person, key) on the 240/min budget; needs only the
- *   personal API key. Unsets use `delete_property`, also one key per call.
+ * - `update_property` (default): the Persons API on the 240/min budget; needs only the personal API key. A person's
+ *   single set key is one `update_property`, several are one PATCH `persons/:id/` (one `$set`); a single unset key
+ *   is one `delete_property`, several are one `$unset` capture event to the person, sent only once stage 0 found
+ *   that person (see {@link PlanOptions.captureUnsets}). So every message is at most a few calls, however many keys.
  * - `capture`: `$set`/`$unset` events on `/batch/`, one call for many persons and not rate limited; needs the
  *   project token and a distinct id, so persons named by uuid still go through `update_property`.
  */
@@ -20,6 +22,13 @@ export type PropertyWrites = 'update_property' | 'capture';
 export interface PlanOptions {
   /** @default 'update_property' (works with a personal API key alone) */
   propertyWrites?: PropertyWrites;
+  /**
+   * `update_property` mode: whether several unset keys of one person go out as one `$unset` capture event (needs the
+   * project token) instead of one `delete_property` call each. Without it a message unsetting k keys costs k calls
+   * of the 240/min budget, which at the deployed per-instance share (30/min) cannot finish in one invocation for k
+   * above ~25. @default false
+   */
+  captureUnsets?: boolean;
 }
 
 /** The three bulk_delete flags; one call carries one combination. */
@@ -74,6 +83,24 @@ export interface UpdatePropertyCall extends PlannedCallBase {
   value: JsonValue;
 }
 
+/** PATCH `persons/:id/` `{"properties"}`: several keys of one person as one `$set`. */
+export interface UpdatePropertiesCall extends PlannedCallBase {
+  endpoint: 'update_properties';
+  person: PersonRef;
+  properties: Record<string, JsonValue>;
+  /**
+   * The per-key calls the same writes would be one by one. PostHog refuses the whole PATCH (400) when one key is not
+   * writable; the executor then runs these, so only the messages writing that key are rejected.
+   */
+  perKey: UpdatePropertyCall[];
+}
+
+/** GET `persons/:id/` by uuid: a distinct id of the person, for the `$unset` event that names it. */
+export interface RetrieveCall extends PlannedCallBase {
+  endpoint: 'retrieve';
+  uuid: string;
+}
+
 /** POST `persons/:id/delete_property/` (one key). */
 export interface DeletePropertyCall extends PlannedCallBase {
   endpoint: 'delete_property';
@@ -92,6 +119,13 @@ export type PlannedCaptureEvent =
       timestamp: string;
       /** Deterministic (uuid v5 of the person, round and command ids): a redelivered batch resends the same event. */
       uuid: string;
+      /**
+       * Set on the `$unset` events of `update_property` mode: the event goes to a person stage 0 found (a distinct id
+       * resolved by batch_by_distinct_ids, or a uuid retrieved), so it never creates one. When there is none, the
+       * executor drops the event and reports `serves` as `person_not_found`, as update_property would have. For a
+       * uuid, `distinctId` is empty in the plan and the executor fills in the retrieved person's first distinct id.
+       */
+      existingPerson?: { person: PersonRef; serves: string[] };
     }
   | {
       event: '$merge_dangerously';
@@ -116,6 +150,8 @@ export type PlannedCall =
   | BulkDeleteCall
   | SplitCall
   | UpdatePropertyCall
+  | UpdatePropertiesCall
+  | RetrieveCall
   | DeletePropertyCall
   | CaptureBatchCall;
 

@@ -75,6 +75,7 @@ export class PostHogClient {
   /** Project (environment) id as used in paths. */
   readonly projectId: string;
 
+  readonly #hasProjectToken: boolean;
   readonly #persons: PersonsResource;
   readonly #capture: CaptureResource;
   readonly #funnel: LegacyFunnelResource;
@@ -90,6 +91,7 @@ export class PostHogClient {
     const transport = new PostHogTransport(this.#transportOptions(options, personalApiKey));
     this.#persons = new PersonsResource(transport);
     this.#capture = new CaptureResource(transport, projectToken);
+    this.#hasProjectToken = projectToken !== undefined;
     this.#funnel = new LegacyFunnelResource(transport);
   }
 
@@ -167,6 +169,22 @@ export class PostHogClient {
     o: RequestOptions = {},
   ): Promise<{ accepted: true }> {
     return this.#persons.updateProperty(person, key, value, o);
+  }
+
+  /**
+   * PATCH persons/:id/ `{"properties": {...}}`: PostHog sends all of them as ONE `$set` through internal capture
+   * and answers 202 (posthog-persons-api.md §6), exactly as update_property does for one key. So many keys cost
+   * one call of the 240/min budget instead of one each. Keys the project restricts give 400 naming them.
+   *
+   * @example
+   * await client.updateProperties(person.uuid, { plan: 'enterprise', seats: 40 }); // { accepted: true }
+   */
+  updateProperties(
+    person: PersonRef,
+    properties: Record<string, JsonValue>,
+    o: RequestOptions = {},
+  ): Promise<{ accepted: true }> {
+    return this.#persons.updateProperties(person, properties, o);
   }
 
   /**
@@ -370,6 +388,11 @@ export class PostHogClient {
    */
   mergeDangerously(args: MergeArgs, o: RequestOptions = {}): Promise<void> {
     return this.#capture.mergeDangerously(args, o);
+  }
+
+  /** Whether a project token is configured, so capture (merges, `$unset` of several keys) can be sent. */
+  get hasProjectToken(): boolean {
+    return this.#hasProjectToken;
   }
 
   // -------------------------------------------------------------------------------------------

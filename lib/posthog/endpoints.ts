@@ -8,6 +8,7 @@ export const ENDPOINTS = {
   retrieve: 'retrieve',
   split: 'split',
   updateProperty: 'update_property',
+  updateProperties: 'update_properties',
   deleteProperty: 'delete_property',
   bulkDelete: 'bulk_delete',
   batchByDistinctIds: 'batch_by_distinct_ids',
@@ -61,6 +62,7 @@ export const ENDPOINT_POLICY = {
   funnel: read, // GET or POST, both only read
   funnel_correlation: read,
   update_property: { bucket: 'other', retry: 'idempotent', auth: 'personal' }, // $set of one value
+  update_properties: { bucket: 'other', retry: 'idempotent', auth: 'personal' }, // $set of the same values
   split: { bucket: 'other', retry: 'unsafe', auth: 'personal' },
   delete_property: { bucket: 'other', retry: 'unsafe', auth: 'personal' },
   bulk_delete: { bucket: 'delete', retry: 'idempotent', auth: 'personal' }, // a repeat finds nothing

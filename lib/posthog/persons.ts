@@ -83,6 +83,19 @@ export class PersonsResource {
     return { accepted: true };
   }
 
+  /** PATCH persons/:id/ `{"properties": {...}}`: several keys in one `$set` (see `PostHogClient.updateProperties`). */
+  async updateProperties(
+    person: PersonRef,
+    properties: Record<string, JsonValue>,
+    o: RequestOptions = {},
+  ): Promise<{ accepted: true }> {
+    const url = this.#t.apiUrl(path`/persons/${personRef(person)}/`);
+    checkProperties(properties);
+    const spec = { endpoint: ENDPOINTS.updateProperties, response: 'empty' } as const;
+    await this.#t.patch(url, { properties }, spec, o);
+    return { accepted: true };
+  }
+
   /** POST persons/:id/delete_property/ `{"$unset": key}` (see `PostHogClient.deleteProperty`). */
   async deleteProperty(
     person: PersonRef,
@@ -269,6 +282,24 @@ function splitBody(body: { mainDistinctId?: string; distinctIdsToSplit?: string[
     );
   }
   return { distinct_ids_to_split: body.distinctIdsToSplit };
+}
+
+/** The properties of a PATCH: an object of at least one non-empty key, each with a value (null clears it). */
+function checkProperties(properties: Record<string, JsonValue>): void {
+  if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) {
+    throw new PostHogUsageError('updateProperties: properties must be an object of key → value');
+  }
+  const keys = Object.keys(properties);
+  if (keys.length === 0) {
+    throw new PostHogUsageError('updateProperties: properties must name at least one key');
+  }
+  if (keys.includes(''))
+    throw new PostHogUsageError('updateProperties: a key must be a non-empty string');
+  if (keys.some((key) => properties[key] === undefined)) {
+    throw new PostHogUsageError(
+      'updateProperties: every value is required (use null to clear a property)',
+    );
+  }
 }
 
 /** The body field and the distinct, checked values of a bulk_delete target: uuids or distinct ids, never both. */

@@ -19,6 +19,9 @@ export function createClientSource(options: {
   metrics: RelayMetrics;
   logger?: RelayLogger;
   fetch?: typeof fetch;
+  /** The client's clock (tests run the real budgets on a fake one). @default Date.now and setTimeout */
+  now?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }): () => Promise<PostHogClient> {
   let current: { fingerprint: string; client: PostHogClient } | undefined;
   const { posthog } = options.config;
@@ -37,6 +40,8 @@ export function createClientSource(options: {
       maxRetries: posthog.maxRetries,
       rateLimits: { ...posthog.rateLimits },
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+      ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       onResponse: ({ endpoint, status }) => {
         options.metrics.count(METRIC_NAMES.postHogCalls, 1, { endpoint, status: String(status) });

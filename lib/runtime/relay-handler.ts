@@ -19,6 +19,8 @@ export interface RelayHandlerOverrides {
   readonly logger?: RelayLogger;
   readonly metrics?: RelayMetrics;
   readonly now?: () => number;
+  /** The PostHog client's sleep (retries, rate limiter waits); with `now`, a fake clock runs the real budgets. */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly random?: () => number;
 }
 
@@ -61,6 +63,8 @@ export function createRelayHandler(
     metrics,
     logger,
     ...(overrides.fetch === undefined ? {} : { fetch: overrides.fetch }),
+    ...(overrides.now === undefined ? {} : { now: overrides.now }),
+    ...(overrides.sleep === undefined ? {} : { sleep: overrides.sleep }),
   });
   // The queue URL, not a per-request endpoint, names the queue: `useQueueUrlAsEndpoint: false` lets
   // AWS_ENDPOINT_URL_SQS (fauxqs locally) decide where requests go, and changes nothing in AWS.

@@ -161,6 +161,23 @@ Examples:
     );
 
   api
+    .command('update-properties')
+    .description(
+      'Set several person properties in one call (PATCH persons/:id/: one $set, applied by ingestion)',
+    )
+    .argument('<person>', "person's numeric id or uuid")
+    .argument('<properties>', 'a JSON object of key → value, e.g. \'{"plan":"pro","seats":12}\'')
+    .action(
+      run(async (client, _g, person: string, properties: string) => {
+        const parsed = parseJsonArg(properties, '<properties>');
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+          throw new UsageError('<properties> must be a JSON object of key → value');
+        }
+        return client.updateProperties(person, parsed as Record<string, JsonValue>);
+      }),
+    );
+
+  api
     .command('delete-property')
     .description('Unset one person property')
     .argument('<person>', "person's numeric id or uuid")

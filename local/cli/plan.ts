@@ -69,6 +69,13 @@ export function describeCall(call: PlannedCall): string {
       }`;
     case 'update_property':
       return `${describePerson(call.person)} ${call.key} = ${JSON.stringify(call.value)}`;
+    case 'update_properties':
+      return `${describePerson(call.person)} ${list(
+        Object.entries(call.properties).map(([key, value]) => `${key} = ${JSON.stringify(value)}`),
+        3,
+      )}`;
+    case 'retrieve':
+      return `find a distinct id of uuid ${call.uuid}`;
     case 'delete_property':
       return `${describePerson(call.person)} unset ${call.key}`;
     case 'capture_batch': {

@@ -25,9 +25,13 @@ describe('npm run bench -- --quick', () => {
     // W3's malformed messages, and only those, are dead-lettered on both sides.
     expect(W3.relay.rejected).toBeGreaterThan(0);
     expect(W3.baseline.rejected).toBe(W3.relay.rejected);
-    // W2 planned as one batch: one call per distinct (person, key) plus the id lookups, and last-write-wins.
+    // W2 planned as one batch: the lower bound (a person's set keys share one PATCH, so at most one write per
+    // distinct (person, key) pair) plus the id lookups, and last-write-wins.
     expect(W2.oneBatch?.wrongValues).toBe(0);
-    expect((W2.oneBatch?.calls ?? 0) - (W2.oneBatch?.lookups ?? 0)).toBe(W2.oneBatch?.pairs);
+    expect(W2.oneBatch?.calls).toBe(W2.oneBatch?.lowerBound);
+    expect((W2.oneBatch?.calls ?? 0) - (W2.oneBatch?.lookups ?? 0)).toBeLessThan(
+      W2.oneBatch?.pairs ?? 0,
+    );
     expect(lines.join('\n')).toContain('Targets (issue 9)');
   }, 180_000);
 });

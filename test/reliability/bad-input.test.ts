@@ -36,6 +36,8 @@ const TIME = '2026-11-28T09:00:00Z';
 const ALLOWED_PATHS = [
   /^\/api\/projects\/1\/persons\/(bulk_delete|batch_by_distinct_ids)\/$/,
   /^\/api\/projects\/1\/persons\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/(update_property|delete_property|split)\/$/,
+  // PATCH persons/:uuid/ (several keys of one person) and GET of a person named by uuid.
+  /^\/api\/projects\/1\/persons\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/$/,
   /^\/batch\/$/,
   /^\/i\/v0\/e\/$/,
 ];

@@ -382,6 +382,8 @@ describe('executePlan against the emulator', () => {
       bulkDelete: (target, flags, o) => client.bulkDelete(target, flags, o),
       split: (person, body, o) => client.split(person, body, o),
       updateProperty: (person, key, value, o) => client.updateProperty(person, key, value, o),
+      updateProperties: (person, properties, o) => client.updateProperties(person, properties, o),
+      retrieve: (person, o) => client.retrieve(person, o),
       deleteProperty: (person, key, o) => client.deleteProperty(person, key, o),
       captureBatch: async (events, o) => {
         inFlight += 1;
@@ -423,5 +425,94 @@ describe('executePlan against the emulator', () => {
       code: 'invalid_request',
       reason: "capture_batch failed: captureBatch needs projectToken (the project's phc_… token)",
     });
+  });
+});
+
+describe('executePlan: many keys of one person in one call (issue 15, point 1)', () => {
+  const keys = Array.from({ length: 100 }, (_, i) => `k${i}`);
+
+  it('sets 100 keys with one PATCH and unsets 100 with one $unset event per found person', async () => {
+    // Prepare
+    const { ph, client } = await setup();
+    ph.seedPersons([
+      {
+        uuid: '0190a3c2-5b7e-7cde-8f01-000000000010',
+        distinctIds: ['dave'],
+        properties: Object.fromEntries(keys.map((k) => [k, 'old'])),
+      },
+      {
+        uuid: '0190a3c2-5b7e-7cde-8f01-000000000011',
+        distinctIds: ['erin'],
+        properties: Object.fromEntries(keys.map((k) => [k, 'old'])),
+      },
+    ]);
+    const messages = inbound(
+      updateCommand({ distinctId: 'alice', set: Object.fromEntries(keys.map((k, i) => [k, i])) }),
+      updateCommand({ distinctId: 'dave', unset: keys }),
+      updateCommand({ uuid: '0190a3c2-5b7e-7cde-8f01-000000000011', unset: keys }),
+    );
+    const plan = planBatch(messages, { captureUnsets: true });
+    const before = ph.state.requests().length;
+
+    // Act
+    const outcomes = await executePlan(plan, client);
+    await ph.flush();
+
+    // Assert: 4 calls (lookup, retrieve, PATCH, one capture batch) instead of 302.
+    expect([...outcomes.values()].map((o) => o.status)).toEqual(['applied', 'applied', 'applied']);
+    expect(ph.state.requests().length - before).toBe(4);
+    expect(person(ph, 'alice')?.properties).toMatchObject({ k0: 0, k99: 99, plan: 'free' });
+    expect(
+      Object.keys(person(ph, 'dave')?.properties ?? {}).filter((k) => keys.includes(k)),
+    ).toEqual([]);
+    expect(
+      Object.keys(person(ph, 'erin')?.properties ?? {}).filter((k) => keys.includes(k)),
+    ).toEqual([]);
+  });
+
+  it('never sends the $unset event of a person that is not there, so capture cannot create one', async () => {
+    // Prepare
+    const { ph, client } = await setup();
+    const messages = inbound(
+      updateCommand({ distinctId: 'nobody', unset: ['a', 'b'] }),
+      updateCommand({ uuid: '0190a3c2-5b7e-7cde-8f01-0000000000ff', unset: ['a', 'b'] }),
+      updateCommand({ distinctId: 'bob', unset: ['plan', 'x'] }),
+    );
+    const plan = planBatch(messages, { captureUnsets: true });
+
+    // Act
+    const outcomes = await executePlan(plan, client);
+    await ph.flush();
+
+    // Assert
+    expect(outcomes.get('m0')).toMatchObject({ status: 'rejected', code: 'person_not_found' });
+    expect(outcomes.get('m1')).toMatchObject({ status: 'rejected', code: 'person_not_found' });
+    expect(outcomes.get('m2')).toEqual({ status: 'applied' });
+    expect(person(ph, 'nobody')).toBeUndefined();
+    expect(ph.state.persons).toHaveLength(3);
+    expect(person(ph, 'bob')?.properties).not.toHaveProperty('plan');
+  });
+
+  it('falls back to one call per key when PostHog refuses the PATCH for a restricted key', async () => {
+    // Prepare: `secret` is not writable, so the combined PATCH answers 400 for every key.
+    const { ph, client } = await setup({ restrictedProperties: ['secret'] });
+    const messages = inbound(
+      updateCommand({ distinctId: 'alice', set: { plan: 'pro', seats: 3 } }),
+      updateCommand({ distinctId: 'alice', set: { secret: 'x' } }),
+    );
+    const plan = planBatch(messages);
+    expect(plan.calls.map((c) => c.endpoint)).toEqual([
+      'batch_by_distinct_ids',
+      'update_properties',
+    ]);
+
+    // Act
+    const outcomes = await executePlan(plan, client);
+    await ph.flush();
+
+    // Assert: only the message writing the restricted key is rejected; the other one applies.
+    expect(outcomes.get('m0')).toEqual({ status: 'applied' });
+    expect(outcomes.get('m1')).toMatchObject({ status: 'rejected', code: 'http_400' });
+    expect(person(ph, 'alice')?.properties).toMatchObject({ plan: 'pro', seats: 3 });
   });
 });

@@ -188,17 +188,28 @@ export function checkInvariants(
     const api: Position = { stage: call.stage, call: index, event: 0, capture: false };
     if (call.endpoint === 'update_property')
       put(`${personKeyOf(call.person)}\0${call.key}`, { unset: false, value: call.value }, api);
+    if (call.endpoint === 'update_properties') {
+      expect(Object.keys(call.properties).length).toBeGreaterThan(1);
+      for (const [key, value] of Object.entries(call.properties))
+        put(`${personKeyOf(call.person)}\0${key}`, { unset: false, value }, api);
+    }
     if (call.endpoint === 'delete_property')
       put(`${personKeyOf(call.person)}\0${call.key}`, { unset: true, value: null }, api);
     if (call.endpoint === 'capture_batch') {
       call.events.forEach((event, eventIndex) => {
         if (event.event !== '$set') return;
-        expect(mode).toBe('capture');
+        // update_property mode sends only several unsets of an existing person as an event.
+        if (event.existingPerson === undefined) expect(mode).toBe('capture');
+        else expect(Object.keys(event.set).length === 0 && event.unset.length > 1).toBe(true);
+        const personKey =
+          event.existingPerson === undefined
+            ? `d:${event.distinctId}`
+            : personKeyOf(event.existingPerson.person);
         const at: Position = { stage: call.stage, call: index, event: eventIndex, capture: true };
         for (const [key, value] of Object.entries(event.set))
-          put(`d:${event.distinctId}\0${key}`, { unset: false, value }, at);
+          put(`${personKey}\0${key}`, { unset: false, value }, at);
         for (const key of event.unset)
-          put(`d:${event.distinctId}\0${key}`, { unset: true, value: null }, at);
+          put(`${personKey}\0${key}`, { unset: true, value: null }, at);
       });
     }
   });
@@ -315,7 +326,8 @@ function runsBefore(a: Position, b: Position): boolean {
  * The fewest calls any correct plan needs for `messages`, computed from the messages only (never from a plan):
  * - per combined flag set, ⌈uuids/1000⌉ + ⌈distinct ids/1000⌉ bulk_deletes (a call has one flag set and one id kind);
  * - ⌈distinct ids needing a person id / 200⌉ lookups (splits, and updates in update_property mode);
- * - one call per split, and one per (person, key) written through the Persons API (one key per call);
+ * - one call per split; through the Persons API, per person and round (the writes between two of its splits or
+ *   merges), one call for all its set keys (update_property or PATCH) and one per unset key (delete_property);
  * - capture calls: the most capture segments on any chain of operations, where each person's operations run in
  *   message order, a merge is an operation of the survivor and of each merged id, and a Persons API call (split
  *   or update) between two capture events of a chain starts a new segment (those events cannot share a call).
@@ -363,7 +375,8 @@ export function independentLowerBound(
     order: number;
     kind: 'split' | 'merge' | 'update';
   }[] = [];
-  const winners = new Map<string, { time: number; order: number }>();
+  const winners = new Map<string, { time: number; order: number; unset: boolean; round: number }>();
+  const roundOf = new Map<string, number>(); // person → splits and merges naming it so far
   messages.forEach(({ command }, order) => {
     const ref = personRefOf(command);
     if (ref === undefined) return;
@@ -380,12 +393,18 @@ export function independentLowerBound(
       bound += 1;
       if ('distinctId' in ref) lookups.add(ref.distinctId);
       ops.push({ personKey, keys: [personKey], order, kind: 'split' });
+      roundOf.set(personKey, (roundOf.get(personKey) ?? 0) + 1);
     } else if (command.type === 'person.merge') {
       ops.push({ personKey, keys: [...new Set(involved)], order, kind: 'merge' });
+      for (const key of new Set(involved)) roundOf.set(key, (roundOf.get(key) ?? 0) + 1);
     } else if (command.type === 'person.properties.update') {
       if ('distinctId' in ref && mode === 'update_property') lookups.add(ref.distinctId);
       const time = Date.parse(command.time);
-      for (const key of [...Object.keys(command.data.set ?? {}), ...(command.data.unset ?? [])]) {
+      const round = roundOf.get(personKey) ?? 0;
+      for (const [key, unset] of [
+        ...Object.keys(command.data.set ?? {}).map((k) => [k, false] as const),
+        ...(command.data.unset ?? []).map((k) => [k, true] as const),
+      ]) {
         const id = `${personKey}\0${key}`;
         const current = winners.get(id);
         if (
@@ -393,7 +412,7 @@ export function independentLowerBound(
           time > current.time ||
           (time === current.time && order > current.order)
         )
-          winners.set(id, { time, order });
+          winners.set(id, { time, order, unset, round });
       }
       ops.push({ personKey, keys: [personKey], order, kind: 'update' });
     }
@@ -402,11 +421,15 @@ export function independentLowerBound(
 
   // Which update messages still write something after last-write-wins, and how.
   const writingUpdates = new Set<number>();
-  for (const [id, { order }] of winners) {
+  const roundsWithSets = new Set<string>();
+  for (const [id, { order, unset, round }] of winners) {
     writingUpdates.add(order);
     const personKey = id.slice(0, id.indexOf('\0'));
-    if (mode === 'update_property' || personKey.startsWith('u:')) bound += 1;
+    if (mode === 'capture' && personKey.startsWith('d:')) continue;
+    if (unset) bound += 1;
+    else roundsWithSets.add(`${personKey}\0${round}`);
   }
+  bound += roundsWithSets.size;
   const captured = (op: (typeof ops)[number]) =>
     op.kind === 'merge' ||
     (op.kind === 'update' &&

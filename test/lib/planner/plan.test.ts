@@ -144,11 +144,11 @@ describe('planBatch: property updates', () => {
         updateCommand({ distinctId: 'a', set: { plan: 'free' } }, { time: at(3) }),
       ),
     );
-    expect(plan.calls).toEqual([
-      { endpoint: 'batch_by_distinct_ids', stage: 0, serves: ['m0', 'm1'], distinctIds: ['a'] },
+    // Both winning keys of the person go out as one PATCH (one `$set`, one call of the 240/min budget).
+    const perKey = [
       {
         endpoint: 'update_property',
-        stage: 1,
+        stage: 0,
         serves: ['m0', 'm1'],
         person: { distinctId: 'a' },
         key: 'plan',
@@ -156,14 +156,65 @@ describe('planBatch: property updates', () => {
       },
       {
         endpoint: 'update_property',
-        stage: 1,
+        stage: 0,
         serves: ['m0'],
         person: { distinctId: 'a' },
         key: 'seats',
         value: 3,
       },
+    ];
+    expect(plan.calls).toEqual([
+      { endpoint: 'batch_by_distinct_ids', stage: 0, serves: ['m0', 'm1'], distinctIds: ['a'] },
+      {
+        endpoint: 'update_properties',
+        stage: 1,
+        serves: ['m0', 'm1'],
+        person: { distinctId: 'a' },
+        properties: { plan: 'pro', seats: 3 },
+        perKey,
+      },
     ]);
-    expect(plan).toMatchObject({ lowerBound: 3, callCount: 3, naiveCallCount: 5 });
+    expect(plan).toMatchObject({ lowerBound: 2, callCount: 2, naiveCallCount: 4 });
+  });
+
+  it('writes 100 set keys of one message as one PATCH and 100 unset keys as one $unset event to the found person', () => {
+    const keys = Array.from({ length: 100 }, (_, i) => `k${i}`);
+    const set = Object.fromEntries(keys.map((key, i) => [key, i]));
+    const plan = planBatch(
+      inbound(
+        updateCommand({ distinctId: 'a', set }),
+        updateCommand({ distinctId: 'b', unset: keys }),
+        updateCommand({ uuid: UUID_A, unset: keys }),
+      ),
+      { captureUnsets: true },
+    );
+    expect(plan.calls.map((c) => [c.stage, c.endpoint])).toEqual([
+      [0, 'batch_by_distinct_ids'],
+      [0, 'retrieve'],
+      [1, 'update_properties'],
+      [2, 'capture_batch'],
+    ]);
+    expect(byEndpoint(plan, 'retrieve')).toEqual([
+      { endpoint: 'retrieve', stage: 0, serves: ['m2'], uuid: UUID_A },
+    ]);
+    const [capture] = byEndpoint(plan, 'capture_batch');
+    expect(capture?.events).toHaveLength(2);
+    expect(capture?.events.map((e) => e.event === '$set' && e.existingPerson)).toEqual([
+      { person: { distinctId: 'b' }, serves: ['m1'] },
+      { person: { uuid: UUID_A }, serves: ['m2'] },
+    ]);
+    expect(capture?.events.map((e) => (e.event === '$set' ? e.unset.length : 0))).toEqual([
+      100, 100,
+    ]);
+    // The person named by uuid gets its distinct id from the retrieve, at run time.
+    expect(capture?.events[1]?.distinctId).toBe('');
+    expect(plan).toMatchObject({ callCount: 4, lowerBound: 4, naiveCallCount: 6 });
+  });
+
+  it('without captureUnsets (no project token) unsets one key per delete_property call', () => {
+    const plan = planBatch(inbound(updateCommand({ distinctId: 'b', unset: ['x', 'y', 'z'] })));
+    expect(byEndpoint(plan, 'delete_property').map((c) => c.key)).toEqual(['x', 'y', 'z']);
+    expect(byEndpoint(plan, 'capture_batch')).toEqual([]);
   });
 
   it('breaks a tie in time by message order: the later message wins', () => {
@@ -574,6 +625,11 @@ describe('planBatch: purity and counts', () => {
           const command = CommandSchema.parse({ ...raw, id: 'c' });
           const alone = planBatch([{ messageId: 'm', command }], { propertyWrites: mode });
           expect(singleMessageCallCount(command, mode)).toBe(alone.callCount);
+          const withCapture = planBatch([{ messageId: 'm', command }], {
+            propertyWrites: mode,
+            captureUnsets: true,
+          });
+          expect(singleMessageCallCount(command, mode, true)).toBe(withCapture.callCount);
           expect(alone.naiveCallCount).toBe(alone.callCount);
         },
       ),
@@ -587,6 +643,8 @@ describe('planBatch: purity and counts', () => {
       | 'bulk_delete'
       | 'split'
       | 'update_property'
+      | 'update_properties'
+      | 'retrieve'
       | 'delete_property'
       | 'capture_batch'
     >();

@@ -179,6 +179,30 @@ describe('persons-relay api (spawned bin against the emulator)', { timeout: 240_
     expect(json(cohorts)).toEqual([expect.objectContaining({ name: 'Early adopters' })]);
   });
 
+  it('updates several properties in one PATCH, and refuses properties that are not a JSON object', async () => {
+    // Prepare
+    const bob = emu.state.personByDistinctId('bob');
+    const uuid = bob?.uuid ?? '';
+    const before = emu.state.requests().length;
+
+    // Act
+    const update = await cli(['update-properties', uuid, '{"plan":"pro","seats":12}']);
+    await emu.flush();
+    const notObject = await cli(['update-properties', uuid, '[1,2]']);
+
+    // Assess
+    expect(json(update)).toEqual({ accepted: true });
+    expect(
+      emu.state
+        .requests()
+        .slice(before)
+        .map((r) => r.method),
+    ).toEqual(['PATCH']);
+    expect(emu.state.personByUuid(uuid)?.properties).toMatchObject({ plan: 'pro', seats: 12 });
+    expect(notObject.code).toBe(2);
+    expect(notObject.stderr).toContain('<properties> must be a JSON object');
+  });
+
   it('merges, reads deletion status and queries the funnel routes over GET and POST', async () => {
     const merge = await cli([
       'merge',
