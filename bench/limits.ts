@@ -7,7 +7,7 @@
  * (from 0) of a bucket can start no earlier than the window boundaries allow. The minimum drain time is the
  * start of the last call of the slowest bucket (answer latency aside).
  */
-import { POSTHOG_RATE_LIMITS } from '../lib/posthog/index.ts';
+import { POSTHOG_RATE_LIMITS } from '#lib/posthog/index.ts';
 
 /** Calls per throttle bucket. */
 export interface BucketCalls {

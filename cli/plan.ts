@@ -1,12 +1,12 @@
 import { type Command, Option } from 'commander';
-import { type MessageRejection, parseMessage } from '../lib/messages/index.ts';
+import { type MessageRejection, parseMessage } from '#lib/messages/index.ts';
 import {
   type InboundCommand,
   type Plan,
   type PlannedCall,
   type PropertyWrites,
   planBatch,
-} from '../lib/planner/index.ts';
+} from '#lib/planner/index.ts';
 import { formatCallFigures } from '../local/runner/report.ts';
 import { plural, textTable } from '../local/runner/table.ts';
 import { CliError, readTextFile } from './errors.ts';

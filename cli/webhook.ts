@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { WEBHOOK_PROVIDERS } from '../lib/adapters/types.ts';
+import { WEBHOOK_PROVIDERS } from '#lib/adapters/types.ts';
 import { positiveInt } from './parsers.ts';
 import { DEFAULT_BASE_URL, WEBHOOK_SECRET_ENV, WEBHOOK_URL_ENV } from './webhook-defaults.ts';
 

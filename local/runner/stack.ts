@@ -1,5 +1,5 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { LANE_MAX_RECEIVE_COUNT, LANE_QUEUES } from '../../lib/batch/lane-queues.ts';
+import { LANE_MAX_RECEIVE_COUNT, LANE_QUEUES } from '#lib/batch/lane-queues.ts';
 import { LOCAL_CREDENTIALS, type LocalSqs, type QueuePair, startLocalSqs } from '../sqs/index.ts';
 import {
   type EventSource,
