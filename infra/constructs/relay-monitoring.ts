@@ -17,7 +17,7 @@ import { Construct } from 'constructs';
  * `service` (POWERTOOLS_SERVICE_NAME) to every metric; the batch loop adds `reason` to MessagesRejected and
  * the client hook `endpoint` and `status` to PostHogCalls. CloudWatch identifies a metric by its full
  * dimension set, so alarms and dashboard queries must use exactly these (checked against real EMF output by
- * test/infra/stacks.test.ts).
+ * test/integration/infra/stacks.test.ts).
  */
 export const EMF_DIMENSIONS = {
   MessagesReceived: ['service'],

@@ -154,7 +154,7 @@ async function personCall(
 async function bulkDelete(run: PlanRun, call: BulkDeleteCall): Promise<void> {
   const result = await run.client.bulkDelete(call.target, call.flags, run.requestOptions);
   run.deletions.calls += 1;
-  run.deletions.persons += result.personsDeleted + result.personsQueuedForDeletion;
+  run.deletions.persons += (result.personsDeleted ?? 0) + (result.personsQueuedForDeletion ?? 0);
   if (result.deletionErrors.length === 0) {
     run.record(call.serves, APPLIED);
     return;

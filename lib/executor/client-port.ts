@@ -15,10 +15,10 @@ export interface ClientCaptureEvent {
   uuid?: string;
 }
 
-/** What one bulk_delete call reports back, as far as the executor reads it. */
+/** What one bulk_delete call reports back, as far as the executor reads it (the counts feed `PersonsDeleted`). */
 export interface ClientBulkDeleteResult {
-  personsDeleted: number;
-  personsQueuedForDeletion: number;
+  personsDeleted?: number;
+  personsQueuedForDeletion?: number;
   deletionErrors: { personUuid: string }[];
 }
 

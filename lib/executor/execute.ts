@@ -86,19 +86,19 @@ async function runStage(
 /** A skipped message (its person is deleted in the batch) is applied when every delete it depends on is. */
 function settleSkipped(run: PlanRun, plan: Plan): void {
   for (const skip of plan.skipped) {
-    const failedDependency = skip.dependsOn
-      .map((id) => run.results.get(id))
-      .find((outcome) => outcome === undefined || outcome.status !== 'applied');
-    run.results.set(
-      skip.messageId,
-      failedDependency === undefined && skip.dependsOn.length > 0
-        ? { status: 'applied' }
-        : {
-            status: 'retry',
-            code: OUTCOME_CODES.dependsOnDelete,
-            delayMs: failedDependency?.status === 'retry' ? failedDependency.delayMs : 0,
-            reason: `${skip.reason}, and that delete did not complete`,
-          },
-    );
+    // A delete without an outcome (one the plan did not run) is not applied either.
+    const dependencies = skip.dependsOn.map((id) => run.results.get(id));
+    const firstNotApplied = dependencies.findIndex((outcome) => outcome?.status !== 'applied');
+    if (dependencies.length > 0 && firstNotApplied === -1) {
+      run.results.set(skip.messageId, { status: 'applied' });
+      continue;
+    }
+    const failed = dependencies[firstNotApplied];
+    run.results.set(skip.messageId, {
+      status: 'retry',
+      code: OUTCOME_CODES.dependsOnDelete,
+      delayMs: failed?.status === 'retry' ? failed.delayMs : 0,
+      reason: `${skip.reason}, and that delete did not complete`,
+    });
   }
 }

@@ -1,6 +1,6 @@
 /**
  * `npm run schemas`: writes the published JSON Schema of every command into `schemas/`. The files are committed;
- * `test/lib/messages/json-schema.test.ts` fails when they no longer match the zod schemas.
+ * `test/integration/lib/messages/json-schema.test.ts` fails when they no longer match the zod schemas.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';

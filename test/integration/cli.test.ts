@@ -56,7 +56,7 @@ describe('send and dlq commands against the local pipeline', { timeout: 240_000 
 
     // Act: send (the invalid line is refused, not sent)
     const sent = await cli('send', '--queue-url', queues.changes.url, '--file', file);
-    await pipeline.stack.waitUntilDrained({ timeoutMs: 20_000 });
+    await pipeline.stack.waitUntilDrained({ timeoutMs: 90_000 });
     const listed = await cli('dlq', 'list', '--queue-url', queues.changes.dlqUrl, '--json');
     const table = await cli(
       'dlq',
@@ -97,7 +97,7 @@ describe('send and dlq commands against the local pipeline', { timeout: 240_000 
       '--to',
       queues.changes.url,
     );
-    await pipeline.stack.waitUntilDrained({ timeoutMs: 20_000 });
+    await pipeline.stack.waitUntilDrained({ timeoutMs: 90_000 });
     await pipeline.emulator.flush();
 
     // Assess

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordFigures } from '../reliability/figures.ts';
 import { buildTestBundles, exampleLines, personsState, startPipeline } from './harness.ts';
+import { recordFigures } from './reliability/figures.ts';
 
 // The deployed bundles on the Lambda runtime's Node major (nodejs22.x), not only on this machine's Node 20: the
 // runner starts each sandbox as a child process of Node 22 from the npm registry (`npx -y -p node@22`, downloaded
