@@ -2,6 +2,11 @@ import type { SQSRecord } from 'aws-lambda';
 import { OUTCOME_CODES, type Outcome } from '../outcome/index.ts';
 import { receiveCountOf } from './types.ts';
 
+/*
+ * Step 4 of the batch loop: before anything is settled, the messages at their last delivery are dead-lettered
+ * with their reason, and on the FIFO lane a retried message holds back the later messages of its group.
+ */
+
 /**
  * Dead-letters (as `rejected`, code `retries_exhausted`) every message that failed on its own and was
  * delivered for the last time: SQS would move it to the DLQ on its next receive anyway ("When the ReceiveCount
