@@ -48,7 +48,8 @@ export interface TransportOptions {
   readonly maxRetries: number;
   readonly maxRetryAfterMs: number;
   readonly backoff: Required<BackoffOptions>;
-  readonly limiter: PostHogRateLimiter | undefined;
+  /** Only what the request loop calls, so any governor with PostHogRateLimiter's two methods fits. */
+  readonly limiter: Pick<PostHogRateLimiter, 'acquire' | 'blockUntil'> | undefined;
   readonly logger: PostHogLogger | undefined;
   readonly onResponse: ((info: ResponseInfo) => void) | undefined;
 }
