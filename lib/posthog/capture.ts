@@ -17,7 +17,7 @@ interface CaptureBody {
 
 /**
  * Capture on the capture host, with the project token in the body (never the personal key): single events,
- * `/batch/`, and merges (`$merge_dangerously`). Any 200 means "accepted" (posthog-persons-api.md §11): whether the
+ * `/batch/`, and merges (`$merge_dangerously`). Any 200 means "accepted" (docs/posthog-api.md §11): whether the
  * body says `1` or `"Ok"` is unconfirmed, and a validation failure here would turn an accepted write into a
  * permanent error, so the body is not read.
  */

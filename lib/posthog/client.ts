@@ -173,7 +173,7 @@ export class PostHogClient {
 
   /**
    * PATCH persons/:id/ `{"properties": {...}}`: PostHog sends all of them as ONE `$set` through internal capture
-   * and answers 202 (posthog-persons-api.md §6), exactly as update_property does for one key. So many keys cost
+   * and answers 202 (docs/posthog-api.md §6), exactly as update_property does for one key. So many keys cost
    * one call of the 240/min budget instead of one each. Keys the project restricts give 400 naming them.
    *
    * @example

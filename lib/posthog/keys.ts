@@ -8,7 +8,7 @@ export const PROJECT_TOKEN_PREFIX = 'phc_';
 const KEY_KINDS: Record<string, string> = {
   phx_: 'a personal API key',
   phc_: 'a project token',
-  // posthog-persons-api.md §1.2: a Bearer token starting pha_ belongs to OAuth, and the personal-key check skips it.
+  // docs/posthog-api.md §1.2: a Bearer token starting pha_ belongs to OAuth, and the personal-key check skips it.
   pha_: 'an OAuth access token',
   phs_: 'a project secret API key',
 };
