@@ -1,13 +1,13 @@
 /**
  * The physical limits: how fast PostHog's rate limits let a set of calls go through at best.
  *
- * PostHog's throttles are sliding windows (DRF `SimpleRateThrottle`, `shared/posthog-persons-api.md` §1.5): deletes
+ * PostHog's throttles are sliding windows (DRF `SimpleRateThrottle`, `docs/posthog-api.md` §1.5): deletes
  * (`bulk_delete`, `destroy`) 480 in any minute and 4,800 in any hour; every other persons action 240 in any
  * minute; capture is not throttled. The best schedule bursts a whole window's budget at once, so the k-th call
  * (from 0) of a bucket can start no earlier than the window boundaries allow. The minimum drain time is the
  * start of the last call of the slowest bucket (answer latency aside).
  */
-import { POSTHOG_RATE_LIMITS } from '../lib/posthog/index.ts';
+import { POSTHOG_RATE_LIMITS } from '#lib/posthog/index.ts';
 
 /** Calls per throttle bucket. */
 export interface BucketCalls {

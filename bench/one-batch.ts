@@ -5,10 +5,10 @@
  * pipeline run shows what the local FIFO lane, whose batches hold one message per person, achieves.
  */
 import { performance } from 'node:perf_hooks';
-import { executePlan } from '../lib/executor/index.ts';
-import { parseMessage } from '../lib/messages/index.ts';
-import { type InboundCommand, planBatch } from '../lib/planner/index.ts';
-import { PostHogClient } from '../lib/posthog/index.ts';
+import { executePlan } from '#lib/executor/index.ts';
+import { parseMessage } from '#lib/messages/index.ts';
+import { type InboundCommand, planBatch } from '#lib/planner/index.ts';
+import { PostHogClient } from '#lib/posthog/index.ts';
 import { startPostHogEmulator } from '../local/posthog-emulator/index.ts';
 import { type BucketCalls, bucketOf, minDrainMinutes } from './limits.ts';
 import type { StateCheck, Workload } from './workloads.ts';

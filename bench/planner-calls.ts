@@ -3,8 +3,8 @@
  * plan's lower bound (computed independently of the plan, from the batch alone).
  */
 import { performance } from 'node:perf_hooks';
-import { type Command, CommandSchema } from '../lib/messages/index.ts';
-import { type InboundCommand, type PropertyWrites, planBatch } from '../lib/planner/index.ts';
+import { type Command, CommandSchema } from '#lib/messages/index.ts';
+import { type InboundCommand, type PropertyWrites, planBatch } from '#lib/planner/index.ts';
 import { prng } from './workloads.ts';
 
 const T0 = Date.UTC(2026, 10, 28, 21, 0, 0);

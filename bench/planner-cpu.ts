@@ -3,8 +3,8 @@
  * `JSON.parse` of the same bodies as the reference. Median and p95 of `runs` runs after a warm-up.
  */
 import { performance } from 'node:perf_hooks';
-import { parseMessage } from '../lib/messages/index.ts';
-import { type InboundCommand, planBatch } from '../lib/planner/index.ts';
+import { parseMessage } from '#lib/messages/index.ts';
+import { type InboundCommand, planBatch } from '#lib/planner/index.ts';
 import { quantiles } from './format.ts';
 
 /** Timings in ms. */

@@ -17,16 +17,16 @@
  *   maxConcurrency (3 deletions, 8 changes, infra/rate-budget.ts), as before the shared budget.
  */
 import { performance } from 'node:perf_hooks';
-import { SharedRateLimiter } from '../lib/budget/index.ts';
-import { executePlan } from '../lib/executor/index.ts';
-import { type InboundCommand, planBatch } from '../lib/planner/index.ts';
+import { SharedRateLimiter } from '#lib/budget/index.ts';
+import { executePlan } from '#lib/executor/index.ts';
+import { type InboundCommand, planBatch } from '#lib/planner/index.ts';
 import {
   POSTHOG_RATE_LIMITS,
   PostHogClient,
   PostHogRateLimiter,
   type RateGovernor,
-} from '../lib/posthog/index.ts';
-import { DynamoBudgetStore, keyHash } from '../lib/store/index.ts';
+} from '#lib/posthog/index.ts';
+import { DynamoBudgetStore, keyHash } from '#lib/store/index.ts';
 import { startPostHogEmulator } from '../local/posthog-emulator/index.ts';
 import { startLocalDynamo } from '../local/store/index.ts';
 

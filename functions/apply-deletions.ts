@@ -1,6 +1,6 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { loadConfig } from '../lib/config.ts';
-import { createRelayHandler } from '../lib/runtime/index.ts';
+import { loadConfig } from '#lib/config.ts';
+import { createRelayHandler } from '#lib/runtime/index.ts';
 
 // Cold start: config is parsed once (a bad variable fails the init, naming it), and the logger, metrics,
 // secret cache, PostHog client, planner and batch loop are built once and reused by warm invocations.

@@ -3,7 +3,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { createIngressHandler, loadIngressConfig } from '../lib/ingress/index.ts';
+import { createIngressHandler, loadIngressConfig } from '#lib/ingress/index.ts';
 
 // Cold start: config is parsed once (a bad variable fails the init, naming it); the logger, metrics, SQS client,
 // producer and router are built once and reused by warm invocations.

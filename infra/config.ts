@@ -7,11 +7,11 @@
  */
 import type { Node } from 'constructs';
 import * as z from 'zod';
-import { WEBHOOK_PROVIDERS } from '../lib/adapters/types.ts';
-import { COMMAND_TYPES, laneOfType } from '../lib/messages/index.ts';
-import { POSTHOG_RATE_LIMITS } from '../lib/posthog/index.ts';
+import { WEBHOOK_PROVIDERS } from '#lib/adapters/types.ts';
+import { COMMAND_TYPES, laneOfType } from '#lib/messages/index.ts';
+import { POSTHOG_RATE_LIMITS } from '#lib/posthog/index.ts';
 
-// PostHog's personal-API-key limits (posthog-persons-api.md §1.5): one definition, the client's.
+// PostHog's personal-API-key limits (docs/posthog-api.md §1.5): one definition, the client's.
 export { POSTHOG_RATE_LIMITS };
 
 /** The command types each lane carries, from the contract's own lane rule. */

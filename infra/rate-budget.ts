@@ -2,7 +2,7 @@
  * Sizing the SQS event source's `maxConcurrency` from the PostHog rate budget.
  *
  * PostHog, not Lambda, is the bottleneck: one personal API key may make 480 delete calls a minute but only
- * 4800 an hour (80/min sustained), and 240 other calls a minute (posthog-persons-api.md §1.5). The instances share
+ * 4800 an hour (80/min sustained), and 240 other calls a minute (docs/posthog-api.md §1.5). The instances share
  * one budget per key in the shared state table (lib/budget); while that table is unavailable each falls back to a
  * client-side limiter holding `budget / POSTHOG_RATE_INSTANCES`, so the instances together still stay under the
  * budget. The question is how many instances are worth running.

@@ -1,11 +1,9 @@
 import * as z from 'zod';
 import { DEFAULT_RETRY_POLICY } from './batch/index.ts';
+import { LANES, type Lane } from './messages/index.ts';
 import { POSTHOG_RATE_LIMITS } from './posthog/index.ts';
 
-/** The two queue lanes: a standard queue for deletions and a FIFO queue for per-person changes. */
-export const LANES = ['deletions', 'changes'] as const;
-/** A queue lane. */
-export type Lane = (typeof LANES)[number];
+export { LANES, type Lane };
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) =>

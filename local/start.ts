@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { PostHogClient, PostHogConnectionError, type PostHogError } from '../lib/posthog/index.ts';
-import { CliError, readTextFile, reportError, UsageError } from './cli/errors.ts';
-import { positiveNumber } from './cli/parsers.ts';
+import { PostHogClient, PostHogConnectionError, type PostHogError } from '#lib/posthog/index.ts';
+import { CliError, readTextFile, reportError, UsageError } from '../cli/errors.ts';
+import { positiveNumber } from '../cli/parsers.ts';
 import { demoSeed, startPostHogEmulator } from './posthog-emulator/index.ts';
 import { buildBundles, bundlePath } from './runner/build.ts';
 import { emulatorTarget, timeScaledEnv } from './runner/emulator-target.ts';

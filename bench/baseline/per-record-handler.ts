@@ -6,11 +6,11 @@ import {
 } from '@aws-lambda-powertools/batch';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { sqsQueueOps } from '../../lib/batch/index.ts';
-import { loadConfig } from '../../lib/config.ts';
-import { type Command, parseMessage } from '../../lib/messages/index.ts';
-import { isRetryable, type PostHogClient } from '../../lib/posthog/index.ts';
-import { createClientSource, createSecretSource } from '../../lib/runtime/index.ts';
+import { sqsQueueOps } from '#lib/batch/index.ts';
+import { loadConfig } from '#lib/config.ts';
+import { type Command, parseMessage } from '#lib/messages/index.ts';
+import { isRetryable, type PostHogClient } from '#lib/posthog/index.ts';
+import { createClientSource, createSecretSource } from '#lib/runtime/index.ts';
 
 /*
  * The benchmark's baseline: what a competent team writes without a planner. A Powertools batch processor hands

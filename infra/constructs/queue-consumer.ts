@@ -18,7 +18,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { FIFO_QUEUE_ATTRIBUTES } from '../../lib/batch/lane-queues.ts';
+import { FIFO_QUEUE_ATTRIBUTES } from '#lib/batch/lane-queues.ts';
 import { bundleSettings, projectRoot } from '../bundling.ts';
 
 /**

@@ -10,7 +10,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { SALESFORCE_PARTNER_SOURCE_PREFIX } from '../../lib/adapters/salesforce.ts';
+import { SALESFORCE_PARTNER_SOURCE_PREFIX } from '#lib/adapters/salesforce.ts';
 
 /** Properties of a {@link SalesforceCdcRouting}. */
 export interface SalesforceCdcRoutingProps {

@@ -2,7 +2,7 @@ import type { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { STATE_TABLE_ENV, TABLE_KEYS } from '../../lib/store/table.ts';
+import { STATE_TABLE_ENV, TABLE_KEYS } from '#lib/store/table.ts';
 import type { QueueConsumer } from './queue-consumer.ts';
 
 /** Props of {@link SharedStateTable}. */

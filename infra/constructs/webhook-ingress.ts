@@ -26,8 +26,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { WebhookProvider } from '../../lib/adapters/index.ts';
-import { envSuffix } from '../../lib/ingress/config.ts';
+import type { WebhookProvider } from '#lib/adapters/index.ts';
+import { envSuffix } from '#lib/ingress/config.ts';
 import { projectRoot } from '../bundling.ts';
 import { nodejsBundlingOptions } from './queue-consumer.ts';
 

@@ -19,11 +19,7 @@ import * as pipes from 'aws-cdk-lib/aws-pipes';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import {
-  DEFAULT_RETRY_POLICY,
-  LANE_MAX_RECEIVE_COUNT,
-  LANE_QUEUES,
-} from '../../lib/batch/index.ts';
+import { DEFAULT_RETRY_POLICY, LANE_MAX_RECEIVE_COUNT, LANE_QUEUES } from '#lib/batch/index.ts';
 import { entryPath, type FunctionName } from '../bundling.ts';
 import type { InfraConfig } from '../config.ts';
 import { QueueConsumer } from '../constructs/queue-consumer.ts';

@@ -1,6 +1,8 @@
-import { createHash } from 'node:crypto';
 import type * as z from 'zod';
 import { describeIssue, formatPath, type JsonPath } from '../messages/issues.ts';
+
+export { commandId, isoFromMillis } from '../messages/command-ids.ts';
+
 import type { AdapterResult, DistinctIdRule } from './types.ts';
 
 /** Reads a dotted path (`metadata.posthog_distinct_id`) from a JSON value; `undefined` when absent. */
@@ -26,11 +28,6 @@ export function distinctIdOf(value: unknown, rule: DistinctIdRule): string | und
   return undefined;
 }
 
-/** Milliseconds since the epoch as the ISO-8601 `time` of a command. */
-export function isoFromMillis(millis: number): string {
-  return new Date(millis).toISOString();
-}
-
 /** A 400 naming the first zod issue of a provider payload, with the path as the provider wrote it. */
 export function malformed(error: z.ZodError, prefix: JsonPath = []): AdapterResult {
   const first = error.issues[0];
@@ -42,17 +39,4 @@ export function malformed(error: z.ZodError, prefix: JsonPath = []): AdapterResu
     path: formatted,
     reason: formatted === '' ? reason : `${formatted}: ${reason}`,
   };
-}
-
-const SQS_TOKEN = /^[\x21-\x7e]{1,128}$/;
-
-/**
- * The command id of an upstream event: `<provider>-<upstream ids>`, so that a provider's retry of the same event
- * yields the same id (the FIFO `MessageDeduplicationId`; deletes are idempotent anyway). An id SQS would refuse
- * (over 128 characters, spaces, non-ASCII) becomes `<provider>-h-<sha256 hex>` of it: still stable per event.
- */
-export function commandId(provider: string, ...parts: (string | number)[]): string {
-  const id = [provider, ...parts.map(String)].join('-');
-  if (SQS_TOKEN.test(id)) return id;
-  return `${provider}-h-${createHash('sha256').update(id).digest('hex')}`;
 }

@@ -1,6 +1,5 @@
 export { FIFO_QUEUE_ATTRIBUTES, LANE_MAX_RECEIVE_COUNT, LANE_QUEUES } from './lane-queues.ts';
 export {
-  BATCH_RETRY_CODES,
   type BatchLoopDeps,
   type BatchReport,
   createBatchHandler,

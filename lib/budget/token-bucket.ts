@@ -1,7 +1,7 @@
 /**
  * Token buckets, in their scheduling form (GCRA), that are provably at least as strict as PostHog's sliding windows.
  *
- * PostHog's throttles are DRF `SimpleRateThrottle`s (posthog-persons-api.md §1.5): a sliding-window log that refuses a
+ * PostHog's throttles are DRF `SimpleRateThrottle`s (docs/posthog-api.md §1.5): a sliding-window log that refuses a
  * request when `limit` requests were allowed in the last `window`. A fleet of Lambda instances cannot share a log
  * cheaply (4,800 timestamps for the delete hour), but it can share one number per window.
  *

@@ -1,76 +1,8 @@
-import type { JsonValue } from '../messages/index.ts';
-import type { Plan, PlannedCall, PlannedCaptureEvent, SplitCall } from '../planner/index.ts';
-import {
-  isAlreadyDone,
-  isRetryable,
-  PostHogApiError,
-  PostHogConnectionError,
-  PostHogDeadlineError,
-  PostHogTimeoutError,
-  retryDelayMs,
-} from '../posthog/index.ts';
-
-/** What happens to one message: done, try again later (with a suggested delay), or never (with a reason). */
-export type Outcome =
-  | { status: 'applied' }
-  | { status: 'retry'; delayMs: number; reason: string; code: string }
-  | { status: 'rejected'; code: string; reason: string };
-
-/** Per-call options the client takes (contract B). */
-export interface ClientRequestOptions {
-  deadline?: number;
-  signal?: AbortSignal;
-}
-
-/** A capture event as the client sends it (contract B `CaptureEvent`). */
-export interface ClientCaptureEvent {
-  event: string;
-  distinctId: string;
-  properties?: Record<string, JsonValue>;
-  timestamp?: string;
-  uuid?: string;
-}
-
-/**
- * The part of `PostHogClient` (contract B) the executor uses. Tests and the runtime pass the real client; the
- * narrow shape keeps the executor independent of everything else the client does.
- */
-export interface PostHogClientLike {
-  /** Whether capture can be sent (a project token is configured); the planner then folds several unsets into one. */
-  readonly hasProjectToken?: boolean;
-  batchByDistinctIds(
-    distinctIds: string[],
-    o?: ClientRequestOptions,
-  ): Promise<Record<string, { uuid: string }>>;
-  bulkDelete(
-    target: { ids: string[] } | { distinctIds: string[] },
-    flags?: { deleteEvents?: boolean; deleteRecordings?: boolean; keepPerson?: boolean },
-    o?: ClientRequestOptions,
-  ): Promise<{ deletionErrors: { personUuid: string }[] }>;
-  split(
-    person: string,
-    body?: { mainDistinctId?: string; distinctIdsToSplit?: string[] },
-    o?: ClientRequestOptions,
-  ): Promise<unknown>;
-  updateProperty(
-    person: string,
-    key: string,
-    value: JsonValue,
-    o?: ClientRequestOptions,
-  ): Promise<unknown>;
-  updateProperties(
-    person: string,
-    properties: Record<string, JsonValue>,
-    o?: ClientRequestOptions,
-  ): Promise<unknown>;
-  retrieve(person: string, o?: ClientRequestOptions): Promise<{ distinct_ids: string[] }>;
-  deleteProperty(
-    person: string,
-    key: string,
-    o?: ClientRequestOptions,
-  ): Promise<{ success: boolean }>;
-  captureBatch(events: ClientCaptureEvent[], o?: ClientRequestOptions): Promise<void>;
-}
+import { OUTCOME_CODES, type Outcome } from '../outcome/index.ts';
+import type { Plan } from '../planner/index.ts';
+import { runCall } from './calls.ts';
+import type { ClientRequestOptions, PostHogClientLike } from './client-port.ts';
+import { type DeletionCounts, PlanRun } from './plan-run.ts';
 
 /** Options of {@link executePlan}. */
 export interface ExecuteOptions {
@@ -82,28 +14,19 @@ export interface ExecuteOptions {
   concurrency?: number;
 }
 
-/** Codes of the outcomes the executor makes itself (others come from the PostHog error). */
-export const OUTCOME_CODES = {
-  deadline: 'deadline',
-  personNotFound: 'person_not_found',
-  deletionErrors: 'deletion_errors',
-  dependencyFailed: 'depends_on_delete',
-  propertyNotDeleted: 'delete_property_failed',
-} as const;
-
-/** How long to wait before retrying persons PostHog reported in `deletion_errors` (its own retries start at 60 s). */
-export const DELETION_ERROR_RETRY_MS = 60_000;
-
-const RANK = { applied: 0, retry: 1, rejected: 2 } as const;
-
-/** The worse of two outcomes: rejected > retry > applied; two retries keep the longer delay. */
-function worse(a: Outcome | undefined, b: Outcome): Outcome {
-  if (a === undefined || RANK[b.status] > RANK[a.status]) return b;
-  if (a.status === 'retry' && b.status === 'retry' && b.delayMs > a.delayMs) return b;
-  return a;
+/** One outcome per message id of the plan, and what the plan's deletes removed (for the `PersonsDeleted` metric). */
+export interface PlanOutcomes extends ReadonlyMap<string, Outcome> {
+  readonly deletions: Readonly<DeletionCounts>;
 }
 
-const APPLIED: Outcome = { status: 'applied' };
+class OutcomeMap extends Map<string, Outcome> implements PlanOutcomes {
+  constructor(
+    results: Map<string, Outcome>,
+    readonly deletions: Readonly<DeletionCounts>,
+  ) {
+    super(results);
+  }
+}
 
 /**
  * Runs a plan through the client, stage by stage, and reports one {@link Outcome} per message id of the plan
@@ -117,6 +40,7 @@ const APPLIED: Outcome = { status: 'applied' };
  *   distinct-id delete the chunk's distinct ids are resolved again to find which of them belong to failed persons.
  * - Calls not started before `deadline` end as `retry` with code `deadline` and no delay.
  * - A skipped message (person deleted in the batch) is `applied` when every delete it depends on is applied.
+ * - The result also counts the persons the plan's bulk_delete calls removed.
  *
  * @example
  * const outcomes = await executePlan(planBatch(inbound), client, { deadline: Date.now() + remaining - margin });
@@ -125,331 +49,56 @@ export async function executePlan(
   plan: Plan,
   client: PostHogClientLike,
   options: ExecuteOptions = {},
-): Promise<Map<string, Outcome>> {
-  const now = options.now ?? Date.now;
-  const concurrency = Math.max(1, options.concurrency ?? 4);
+): Promise<PlanOutcomes> {
   const requestOptions: ClientRequestOptions =
     options.deadline === undefined ? {} : { deadline: options.deadline };
-  const results = new Map<string, Outcome>();
-  const record = (messageIds: readonly string[], outcome: Outcome) => {
-    for (const id of messageIds) results.set(id, worse(results.get(id), outcome));
-  };
-  const resolved = new Map<string, string>(); // distinct id → person uuid
-  const unresolved = new Map<string, Outcome>(); // distinct id → why it has no uuid (failed lookup)
-  const retrieved = new Map<string, string | Outcome>(); // person uuid → a distinct id, or why there is none
-
-  const personId = (person: { uuid: string } | { distinctId: string }): string | Outcome => {
-    if ('uuid' in person) return person.uuid;
-    const uuid = resolved.get(person.distinctId);
-    if (uuid !== undefined) return uuid;
-    return (
-      unresolved.get(person.distinctId) ?? {
-        status: 'rejected',
-        code: OUTCOME_CODES.personNotFound,
-        reason: `no PostHog person has distinct id ${JSON.stringify(person.distinctId)}`,
-      }
-    );
-  };
-
-  const fail = (call: PlannedCall, outcome: Outcome) => {
-    record(call.serves, outcome);
-    // Later calls that needed these persons end the same way instead of as "person not found".
-    if (call.endpoint === 'batch_by_distinct_ids') {
-      for (const id of call.distinctIds) unresolved.set(id, outcome);
-    }
-    if (call.endpoint === 'retrieve') retrieved.set(call.uuid, outcome);
-  };
-
-  /** The distinct id an `existingPerson` event goes to, or why it cannot be sent (no such person, failed lookup). */
-  const existingDistinctId = (person: { uuid: string } | { distinctId: string }) => {
-    if ('distinctId' in person) {
-      const id = personId(person);
-      return typeof id === 'string' ? person.distinctId : id;
-    }
-    return (
-      retrieved.get(person.uuid) ?? {
-        status: 'rejected' as const,
-        code: OUTCOME_CODES.personNotFound,
-        reason: `person ${person.uuid} was not looked up`,
-      }
-    );
-  };
-
-  const captureBatch = async (call: PlannedCall & { endpoint: 'capture_batch' }) => {
-    const events: ClientCaptureEvent[] = [];
-    for (const event of call.events) {
-      if (event.event === '$set' && event.existingPerson !== undefined) {
-        const distinctId = existingDistinctId(event.existingPerson.person);
-        if (typeof distinctId !== 'string') {
-          // Never capture to a person that is not there: that would create it.
-          record(event.existingPerson.serves, distinctId);
-          continue;
-        }
-        events.push(toCaptureEvent({ ...event, distinctId }));
-      } else {
-        events.push(toCaptureEvent(event));
-      }
-    }
-    if (events.length > 0) await client.captureBatch(events, requestOptions);
-    record(call.serves, APPLIED);
-  };
-
-  const updateProperties = async (call: PlannedCall & { endpoint: 'update_properties' }) => {
-    const id = personId(call.person);
-    if (typeof id !== 'string') {
-      record(call.serves, id);
-      return;
-    }
-    try {
-      await client.updateProperties(id, call.properties, requestOptions);
-    } catch (error) {
-      // A 400 refuses the whole PATCH for one key that is not writable: fall back to one call per key, so only
-      // the messages that wrote that key are rejected and the others still apply.
-      if (error instanceof PostHogApiError && error.status === 400 && call.perKey.length > 1) {
-        for (const perKey of call.perKey) await run(perKey);
-        return;
-      }
-      throw error;
-    }
-    record(call.serves, APPLIED);
-  };
-
-  const run = async (call: PlannedCall): Promise<void> => {
-    if (options.deadline !== undefined && now() >= options.deadline) {
-      fail(call, {
-        status: 'retry',
-        code: OUTCOME_CODES.deadline,
-        delayMs: 0,
-        reason: `${call.endpoint} was not started before the invocation deadline`,
-      });
-      return;
-    }
-    try {
-      await perform(call);
-    } catch (error) {
-      fail(call, outcomeOfError(error, call));
-    }
-  };
-
-  const perform = async (call: PlannedCall): Promise<void> => {
-    switch (call.endpoint) {
-      case 'batch_by_distinct_ids': {
-        const persons = await client.batchByDistinctIds(call.distinctIds, requestOptions);
-        for (const id of call.distinctIds) {
-          const person = persons[id];
-          if (person !== undefined) resolved.set(id, person.uuid);
-        }
-        record(call.serves, APPLIED);
-        return;
-      }
-      case 'bulk_delete':
-        await bulkDelete(call);
-        return;
-      case 'retrieve': {
-        const person = await client.retrieve(call.uuid, requestOptions);
-        const distinctId = person.distinct_ids[0];
-        retrieved.set(
-          call.uuid,
-          distinctId ?? {
-            status: 'rejected',
-            code: OUTCOME_CODES.personNotFound,
-            reason: `person ${call.uuid} has no distinct id to send its $unset to`,
-          },
-        );
-        record(call.serves, APPLIED);
-        return;
-      }
-      case 'update_properties':
-        await updateProperties(call);
-        return;
-      case 'split':
-      case 'update_property':
-      case 'delete_property': {
-        const id = personId(call.person);
-        if (typeof id !== 'string') {
-          record(call.serves, id);
-          return;
-        }
-        if (call.endpoint === 'split') {
-          await client.split(id, call.body, requestOptions);
-        } else if (call.endpoint === 'update_property') {
-          await client.updateProperty(id, call.key, call.value, requestOptions);
-        } else {
-          const { success } = await client.deleteProperty(id, call.key, requestOptions);
-          if (!success) {
-            record(call.serves, {
-              status: 'retry',
-              code: OUTCOME_CODES.propertyNotDeleted,
-              delayMs: 1000,
-              reason: `PostHog could not delete property ${JSON.stringify(call.key)}`,
-            });
-            return;
-          }
-        }
-        record(call.serves, APPLIED);
-        return;
-      }
-      case 'capture_batch':
-        await captureBatch(call);
-        return;
-    }
-  };
-
-  const bulkDelete = async (call: PlannedCall & { endpoint: 'bulk_delete' }): Promise<void> => {
-    const result = await client.bulkDelete(call.target, call.flags, requestOptions);
-    if (result.deletionErrors.length === 0) {
-      record(call.serves, APPLIED);
-      return;
-    }
-    const failed = new Set(result.deletionErrors.map((e) => e.personUuid.toLowerCase()));
-    const retry: Outcome = {
-      status: 'retry',
-      code: OUTCOME_CODES.deletionErrors,
-      delayMs: DELETION_ERROR_RETRY_MS,
-      reason: `PostHog reported ${failed.size} person(s) not deleted (deletion_errors)`,
-    };
-    if ('ids' in call.target) {
-      for (const id of call.target.ids)
-        record(call.owners[id] ?? [], failed.has(id) ? retry : APPLIED);
-      return;
-    }
-    // deletion_errors names persons, the call named distinct ids: look them up again to see whose persons failed.
-    let persons: Record<string, { uuid: string }>;
-    try {
-      persons = await client.batchByDistinctIds(call.target.distinctIds, requestOptions);
-    } catch {
-      record(call.serves, retry);
-      return;
-    }
-    for (const id of call.target.distinctIds) {
-      const uuid = persons[id]?.uuid.toLowerCase();
-      record(call.owners[id] ?? [], uuid !== undefined && failed.has(uuid) ? retry : APPLIED);
-    }
-  };
-
+  const run = new PlanRun(client, requestOptions, options.deadline, options.now ?? Date.now);
   const stages = [...new Set(plan.calls.map((c) => c.stage))].sort((a, b) => a - b);
-  for (const stage of stages) {
-    const queue = plan.calls.filter((c) => c.stage === stage && c.endpoint !== 'capture_batch');
-    // Capture calls of one stage go one after another, in plan order: the planner folds a person's events of
-    // several rounds into one batch, and when that batch overflows into the next call, order must hold across them.
-    const captures = plan.calls.filter((c) => c.stage === stage && c.endpoint === 'capture_batch');
-    const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-      for (let call = queue.shift(); call !== undefined; call = queue.shift()) await run(call);
-    });
-    const captureWorker = async () => {
-      for (const call of captures) await run(call);
-    };
-    await Promise.all([...workers, captureWorker()]);
-  }
-
-  for (const skip of plan.skipped) {
-    const failedDependency = skip.dependsOn
-      .map((id) => results.get(id))
-      .find((outcome) => outcome === undefined || outcome.status !== 'applied');
-    results.set(
-      skip.messageId,
-      failedDependency === undefined && skip.dependsOn.length > 0
-        ? APPLIED
-        : {
-            status: 'retry',
-            code: OUTCOME_CODES.dependencyFailed,
-            delayMs: failedDependency?.status === 'retry' ? failedDependency.delayMs : 0,
-            reason: `${skip.reason}, and that delete did not complete`,
-          },
-    );
-  }
-  return results;
-}
-
-function toCaptureEvent(event: PlannedCaptureEvent): ClientCaptureEvent {
-  if (event.event === '$merge_dangerously') {
-    return {
-      event: event.event,
-      distinctId: event.distinctId,
-      properties: { alias: event.alias },
-      timestamp: event.timestamp,
-      uuid: event.uuid,
-    };
-  }
-  const properties: Record<string, JsonValue> = {
-    ...(Object.keys(event.set).length > 0 ? { $set: { ...event.set } } : {}),
-    ...(event.unset.length > 0 ? { $unset: [...event.unset] } : {}),
-  };
-  return {
-    event: '$set',
-    distinctId: event.distinctId,
-    properties,
-    timestamp: event.timestamp,
-    uuid: event.uuid,
-  };
-}
-
-/** Turns a failed call into the outcome of the messages it serves, using the client's one retry policy. */
-export function outcomeOfError(
-  error: unknown,
-  call: Pick<PlannedCall, 'endpoint'> & Partial<Pick<SplitCall, 'body'>>,
-): Outcome {
-  // Not `isAlreadyDone(error, 'delete')` for bulk_delete: that 404 rule is for DELETE persons/:id. bulk_delete
-  // answers 202 with persons_found 0 for persons already gone, so its 404 means an unknown project or route, and
-  // counting it as done would acknowledge deletions that never happened.
-  const reason = `${call.endpoint} failed: ${error instanceof Error ? error.message : String(error)}`;
-  if (call.endpoint === 'split' && isAlreadyDone(error, 'split')) {
-    // Done before only if *every* id to split is off the person; if PostHog names just some of them, the others
-    // are still on it and the split never ran (a wrong id in the command): that must not pass as applied.
-    const detail = error instanceof PostHogApiError ? (error.detail ?? '') : '';
-    const ids =
-      call.body !== undefined && 'distinctIdsToSplit' in call.body
-        ? call.body.distinctIdsToSplit
-        : [];
-    const missing = ids.filter((id) => !namedInDetail(detail, id));
-    if (missing.length === 0) return APPLIED;
-    return {
-      status: 'rejected',
-      code: codeOf(error),
-      reason: `${reason} (the split was not applied: ${missing.map((id) => JSON.stringify(id)).join(', ')} still on the person)`,
-    };
-  }
-  const code = codeOf(error);
-  if (isRetryable(error)) {
-    return { status: 'retry', code, reason, delayMs: retryDelayMs(error, 0) ?? 0 };
-  }
-  if (error instanceof PostHogApiError && error.status === 404) {
-    if (call.endpoint === 'bulk_delete' || call.endpoint === 'capture_batch') {
-      return {
-        status: 'rejected',
-        code,
-        reason: `${reason} (404 here means an unknown project or route, not unknown persons: check the project id and host)`,
-      };
-    }
-    return { status: 'rejected', code: OUTCOME_CODES.personNotFound, reason };
-  }
-  return { status: 'rejected', code, reason };
+  for (const stage of stages) await runStage(run, plan, stage, options);
+  settleSkipped(run, plan);
+  return new OutcomeMap(run.results, run.deletions);
 }
 
 /**
- * Whether PostHog's `not on this person: ['a', "b'c"]` detail (a Python list repr) names `id`. Ids whose repr
- * escapes characters cannot be matched reliably, so they count as named (the lenient reading: already done).
+ * Runs the calls of one stage: API calls `concurrency` at a time, capture calls one after another in plan order
+ * (the planner folds a person's events of several rounds into one batch, and when that batch overflows into the
+ * next call, order must hold across them).
  */
-function namedInDetail(detail: string, id: string): boolean {
-  // Python escapes quotes, backslashes and control characters (code points below 32, and 127).
-  if (/[\\'"]/.test(id) || [...id].some((ch) => ch.charCodeAt(0) < 32 || ch === '\x7f'))
-    return true;
-  return detail.includes(`'${id}'`);
+async function runStage(
+  run: PlanRun,
+  plan: Plan,
+  stage: number,
+  options: ExecuteOptions,
+): Promise<void> {
+  const queue = plan.calls.filter((c) => c.stage === stage && c.endpoint !== 'capture_batch');
+  const captures = plan.calls.filter((c) => c.stage === stage && c.endpoint === 'capture_batch');
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+    for (let call = queue.shift(); call !== undefined; call = queue.shift())
+      await runCall(run, call);
+  });
+  const captureWorker = async () => {
+    for (const call of captures) await runCall(run, call);
+  };
+  await Promise.all([...workers, captureWorker()]);
 }
 
-function codeOf(error: unknown): string {
-  if (error instanceof PostHogDeadlineError) {
-    // A deadline that cut short the retries of a real failure (a 503, a timeout) is that failure: the batch loop
-    // then backs off by receive count, so an outage is waited out instead of retried once per invocation. Only a
-    // deadline reached before any attempt means PostHog did nothing wrong.
-    return error.cause instanceof Error && !(error.cause instanceof PostHogDeadlineError)
-      ? codeOf(error.cause)
-      : OUTCOME_CODES.deadline;
+/** A skipped message (its person is deleted in the batch) is applied when every delete it depends on is. */
+function settleSkipped(run: PlanRun, plan: Plan): void {
+  for (const skip of plan.skipped) {
+    // A delete without an outcome (one the plan did not run) is not applied either.
+    const dependencies = skip.dependsOn.map((id) => run.results.get(id));
+    const firstNotApplied = dependencies.findIndex((outcome) => outcome?.status !== 'applied');
+    if (dependencies.length > 0 && firstNotApplied === -1) {
+      run.results.set(skip.messageId, { status: 'applied' });
+      continue;
+    }
+    const failed = dependencies[firstNotApplied];
+    run.results.set(skip.messageId, {
+      status: 'retry',
+      code: OUTCOME_CODES.dependsOnDelete,
+      delayMs: failed?.status === 'retry' ? failed.delayMs : 0,
+      reason: `${skip.reason}, and that delete did not complete`,
+    });
   }
-  if (error instanceof PostHogApiError)
-    return error.status === 429 ? 'throttled' : `http_${error.status}`;
-  if (error instanceof PostHogTimeoutError) return 'timeout';
-  if (error instanceof PostHogConnectionError) return 'connection_error';
-  if (error instanceof TypeError) return 'invalid_request';
-  return 'internal_error';
 }

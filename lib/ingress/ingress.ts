@@ -69,44 +69,169 @@ const json = (status: number, body: Readonly<Record<string, unknown>>): Response
  * nothing), then sent through the producer to its lane.
  */
 export function createWebhookIngress(deps: WebhookIngressDeps): WebhookIngress {
-  const now = deps.now ?? Date.now;
-  const { config, logger, metrics } = deps;
+  return new WebhookIngressService(deps);
+}
 
-  const outcome = (provider: string, name: 'accepted' | 'ignored' | 'refused' | 'failed') =>
-    metrics.count(INGRESS_METRIC_NAMES.requests, 1, { provider, outcome: name });
+/** The mapped commands of a verified request, or the response refusing it. */
+type Mapped = Extract<AdapterResult, { ok: true }> | Response;
 
-  const refuse = (provider: string, status: number, error: string, message: string): Response => {
-    logger.warn('webhook refused', { provider, status, error, reason: message });
-    outcome(provider, status >= 500 ? 'failed' : 'refused');
-    return json(status, { error, message });
-  };
+class WebhookIngressService implements WebhookIngress {
+  readonly #deps: WebhookIngressDeps;
+  readonly #now: () => number;
+
+  constructor(deps: WebhookIngressDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  async receive(providerName: string, request: Request): Promise<Response> {
+    const authorised = await this.#authorise(providerName);
+    if (authorised instanceof Response) return authorised;
+    const { provider, secret } = authorised;
+    const mapped = await this.#verifiedCommands(provider, secret, request);
+    if (mapped instanceof Response) return mapped;
+    const { logger, metrics } = this.#deps;
+    metrics.count(INGRESS_METRIC_NAMES.ignored, mapped.ignored.length, { provider });
+    for (const event of mapped.ignored)
+      logger.info('webhook event ignored', { provider, ...event });
+    if (mapped.commands.length === 0) {
+      this.#outcome(provider, 'ignored');
+      return json(INGRESS_STATUS.ok, { commands: 0, ignored: mapped.ignored.length });
+    }
+    return this.#enqueue(provider, mapped);
+  }
+
+  async challenge(providerName: string, request: Request): Promise<Response> {
+    // Only Okta verifies an endpoint with a GET; every other provider only POSTs.
+    if (providerName !== 'okta') {
+      return this.#refuse(
+        providerName,
+        INGRESS_STATUS.methodNotAllowed,
+        'method_not_allowed',
+        'only POST is accepted here',
+      );
+    }
+    const authorised = await this.#authorise(providerName);
+    if (authorised instanceof Response) return authorised;
+    const { provider } = authorised;
+    const signed: SignedRequest = {
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      body: '',
+    };
+    // Okta sends the hook's Authorization header with the challenge too; refuse anyone else's.
+    const verification = verifySharedSecret(signed, authorised.secret);
+    if (!verification.ok) {
+      return this.#refuse(
+        provider,
+        INGRESS_STATUS.unauthorized,
+        verification.reason,
+        verification.detail,
+      );
+    }
+    const challenge = request.headers.get('x-okta-verification-challenge');
+    if (challenge === null || challenge === '') {
+      return this.#refuse(
+        provider,
+        INGRESS_STATUS.malformed,
+        'missing_challenge',
+        'no X-Okta-Verification-Challenge header',
+      );
+    }
+    this.#deps.logger.info('okta verification challenge answered', { provider });
+    return json(INGRESS_STATUS.ok, { verification: challenge });
+  }
+
+  /** Reads, verifies, parses and maps the body; every command is checked against the contract. */
+  async #verifiedCommands(
+    provider: WebhookProvider,
+    secret: string,
+    request: Request,
+  ): Promise<Mapped> {
+    const { config } = this.#deps;
+    const body = await this.#readBody(request);
+    if (body === undefined) {
+      const message = `the body is over ${config.maxBodyBytes} bytes`;
+      return this.#refuse(provider, INGRESS_STATUS.tooLarge, 'body_too_large', message);
+    }
+    const signed: SignedRequest = {
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      body,
+    };
+    const hubspotUrl =
+      config.hubspotUrl === undefined ? undefined : withQuery(config.hubspotUrl, request.url);
+    const verification = await verifyWebhook(provider, signed, secret, this.#now(), hubspotUrl);
+    if (!verification.ok) {
+      return this.#refuse(
+        provider,
+        INGRESS_STATUS.unauthorized,
+        verification.reason,
+        verification.detail,
+      );
+    }
+    const payload = provider === 'auth0' ? parseAuth0Body(body) : parseJson(body);
+    if (payload === undefined) {
+      return this.#refuse(provider, INGRESS_STATUS.malformed, 'not_json', 'the body is not JSON');
+    }
+    const mapped = mapPayload(provider, payload, verification.messageId ?? '', config);
+    if (!mapped.ok)
+      return this.#refuse(provider, INGRESS_STATUS.malformed, 'malformed_payload', mapped.reason);
+    const invalid = firstInvalid(mapped.commands);
+    if (invalid !== undefined) {
+      return this.#refuse(provider, INGRESS_STATUS.malformed, 'unmappable_payload', invalid);
+    }
+    return mapped;
+  }
+
+  /** Sends the commands to their lanes; a partial failure is a 503 the provider retries. */
+  async #enqueue(provider: WebhookProvider, mapped: Exclude<Mapped, Response>): Promise<Response> {
+    const { logger, metrics, producer } = this.#deps;
+    const report = await producer.send(mapped.commands);
+    metrics.count(INGRESS_METRIC_NAMES.commands, report.sent.length, { provider });
+    if (report.failed.length > 0) {
+      for (const { id, code, reason } of report.failed) {
+        logger.error('webhook command not enqueued', { provider, id, code, reason });
+      }
+      return this.#refuse(
+        provider,
+        INGRESS_STATUS.enqueueFailed,
+        'enqueue_failed',
+        `${report.failed.length} of ${mapped.commands.length} command(s) could not be queued; retry the delivery`,
+      );
+    }
+    logger.info('webhook accepted', { provider, commands: report.sent.map((sent) => sent.id) });
+    this.#outcome(provider, 'accepted');
+    return json(INGRESS_STATUS.ok, {
+      commands: report.sent.length,
+      ignored: mapped.ignored.length,
+    });
+  }
 
   /** The configured provider and its secret, or the response refusing the request. */
-  async function authorise(
+  async #authorise(
     provider: string,
   ): Promise<{ provider: WebhookProvider; secret: string } | Response> {
     if (!isWebhookProvider(provider)) {
-      return refuse(
-        provider,
-        INGRESS_STATUS.notFound,
-        'unknown_provider',
-        `no webhook route for ${JSON.stringify(provider)}`,
-      );
+      const message = `no webhook route for ${JSON.stringify(provider)}`;
+      return this.#refuse(provider, INGRESS_STATUS.notFound, 'unknown_provider', message);
     }
-    const { secretId } = config.providers[provider];
+    const { secretId } = this.#deps.config.providers[provider];
     if (secretId === undefined) {
-      return refuse(
-        provider,
-        INGRESS_STATUS.notFound,
-        'provider_not_configured',
-        `${provider} has no signing secret configured`,
-      );
+      const message = `${provider} has no signing secret configured`;
+      return this.#refuse(provider, INGRESS_STATUS.notFound, 'provider_not_configured', message);
     }
     try {
-      return { provider, secret: await deps.getSecret(provider, secretId) };
+      return { provider, secret: await this.#deps.getSecret(provider, secretId) };
     } catch (error) {
-      logger.error('webhook secret unavailable', { provider, secretId, error: String(error) });
-      return refuse(
+      this.#deps.logger.error('webhook secret unavailable', {
+        provider,
+        secretId,
+        error: String(error),
+      });
+      return this.#refuse(
         provider,
         INGRESS_STATUS.secretUnavailable,
         'secret_unavailable',
@@ -115,151 +240,43 @@ export function createWebhookIngress(deps: WebhookIngressDeps): WebhookIngress {
     }
   }
 
-  async function readBody(request: Request): Promise<string | undefined> {
+  async #readBody(request: Request): Promise<string | undefined> {
+    const { maxBodyBytes } = this.#deps.config;
     const declared = Number(request.headers.get('content-length') ?? '0');
-    if (Number.isFinite(declared) && declared > config.maxBodyBytes) return undefined;
+    if (Number.isFinite(declared) && declared > maxBodyBytes) return undefined;
     const body = await request.text();
-    return Buffer.byteLength(body) > config.maxBodyBytes ? undefined : body;
+    return Buffer.byteLength(body) > maxBodyBytes ? undefined : body;
   }
 
-  return {
-    async receive(providerName, request) {
-      const authorised = await authorise(providerName);
-      if (authorised instanceof Response) return authorised;
-      const { provider, secret } = authorised;
-      const body = await readBody(request);
-      if (body === undefined) {
-        return refuse(
-          provider,
-          INGRESS_STATUS.tooLarge,
-          'body_too_large',
-          `the body is over ${config.maxBodyBytes} bytes`,
-        );
-      }
-      const signed: SignedRequest = {
-        method: request.method,
-        url: request.url,
-        headers: request.headers,
-        body,
-      };
-      const hubspotUrl =
-        config.hubspotUrl === undefined ? undefined : withQuery(config.hubspotUrl, request.url);
-      const verification = await verifyWebhook(provider, signed, secret, now(), hubspotUrl);
-      if (!verification.ok) {
-        return refuse(
-          provider,
-          INGRESS_STATUS.unauthorized,
-          verification.reason,
-          verification.detail,
-        );
-      }
+  #outcome(provider: string, name: 'accepted' | 'ignored' | 'refused' | 'failed'): void {
+    this.#deps.metrics.count(INGRESS_METRIC_NAMES.requests, 1, { provider, outcome: name });
+  }
 
-      const payload = provider === 'auth0' ? parseAuth0Body(body) : parseJson(body);
-      if (payload === undefined) {
-        return refuse(provider, INGRESS_STATUS.malformed, 'not_json', 'the body is not JSON');
-      }
-      const mapped = mapPayload(provider, payload, verification.messageId ?? '');
-      if (!mapped.ok)
-        return refuse(provider, INGRESS_STATUS.malformed, 'malformed_payload', mapped.reason);
-      const invalid = firstInvalid(mapped.commands);
-      if (invalid !== undefined) {
-        return refuse(provider, INGRESS_STATUS.malformed, 'unmappable_payload', invalid);
-      }
-      metrics.count(INGRESS_METRIC_NAMES.ignored, mapped.ignored.length, { provider });
-      for (const event of mapped.ignored) {
-        logger.info('webhook event ignored', { provider, ...event });
-      }
-      if (mapped.commands.length === 0) {
-        outcome(provider, 'ignored');
-        return json(INGRESS_STATUS.ok, { commands: 0, ignored: mapped.ignored.length });
-      }
+  #refuse(provider: string, status: number, error: string, message: string): Response {
+    this.#deps.logger.warn('webhook refused', { provider, status, error, reason: message });
+    this.#outcome(provider, status >= 500 ? 'failed' : 'refused');
+    return json(status, { error, message });
+  }
+}
 
-      const report = await deps.producer.send(mapped.commands);
-      metrics.count(INGRESS_METRIC_NAMES.commands, report.sent.length, { provider });
-      if (report.failed.length > 0) {
-        for (const failure of report.failed) {
-          logger.error('webhook command not enqueued', {
-            provider,
-            id: failure.id,
-            code: failure.code,
-            reason: failure.reason,
-          });
-        }
-        return refuse(
-          provider,
-          INGRESS_STATUS.enqueueFailed,
-          'enqueue_failed',
-          `${report.failed.length} of ${mapped.commands.length} command(s) could not be queued; retry the delivery`,
-        );
-      }
-      logger.info('webhook accepted', { provider, commands: report.sent.map((sent) => sent.id) });
-      outcome(provider, 'accepted');
-      return json(INGRESS_STATUS.ok, {
-        commands: report.sent.length,
-        ignored: mapped.ignored.length,
-      });
-    },
-
-    async challenge(providerName, request) {
-      // Only Okta verifies an endpoint with a GET; every other provider only POSTs.
-      if (providerName !== 'okta') {
-        return refuse(
-          providerName,
-          INGRESS_STATUS.methodNotAllowed,
-          'method_not_allowed',
-          'only POST is accepted here',
-        );
-      }
-      const authorised = await authorise(providerName);
-      if (authorised instanceof Response) return authorised;
-      const signed: SignedRequest = {
-        method: request.method,
-        url: request.url,
-        headers: request.headers,
-        body: '',
-      };
-      // Okta sends the hook's Authorization header with the challenge too; refuse anyone else's.
-      const verification = verifySharedSecret(signed, authorised.secret);
-      if (!verification.ok) {
-        return refuse(
-          authorised.provider,
-          INGRESS_STATUS.unauthorized,
-          verification.reason,
-          verification.detail,
-        );
-      }
-      const challenge = request.headers.get('x-okta-verification-challenge');
-      if (challenge === null || challenge === '') {
-        return refuse(
-          authorised.provider,
-          INGRESS_STATUS.malformed,
-          'missing_challenge',
-          'no X-Okta-Verification-Challenge header',
-        );
-      }
-      logger.info('okta verification challenge answered', { provider: authorised.provider });
-      return json(INGRESS_STATUS.ok, { verification: challenge });
-    },
-  };
-
-  function mapPayload(
-    provider: WebhookProvider,
-    payload: unknown,
-    messageId: string,
-  ): AdapterResult {
-    const rule = config.providers[provider].distinctId;
-    switch (provider) {
-      case 'stripe':
-        return mapStripeEvent(payload, rule);
-      case 'hubspot':
-        return mapHubSpotEvents(payload, rule);
-      case 'clerk':
-        return mapClerkEvent(payload, messageId, rule);
-      case 'auth0':
-        return mapAuth0Events(payload, rule);
-      case 'okta':
-        return mapOktaEvents(payload, rule);
-    }
+function mapPayload(
+  provider: WebhookProvider,
+  payload: unknown,
+  messageId: string,
+  config: IngressConfig,
+): AdapterResult {
+  const rule = config.providers[provider].distinctId;
+  switch (provider) {
+    case 'stripe':
+      return mapStripeEvent(payload, rule);
+    case 'hubspot':
+      return mapHubSpotEvents(payload, rule);
+    case 'clerk':
+      return mapClerkEvent(payload, messageId, rule);
+    case 'auth0':
+      return mapAuth0Events(payload, rule);
+    case 'okta':
+      return mapOktaEvents(payload, rule);
   }
 }
 

@@ -2,12 +2,14 @@
  * The persons-relay message contract, version 1: zod schemas (the single source of truth), the envelope parser and
  * the lane/group helpers producers and consumers share.
  */
-// PostHog's own rule, kept once in the client; re-exported because the contract enforces it for merges.
-export { ILLEGAL_DISTINCT_IDS, isIllegalDistinctId } from '../posthog/illegal-ids.ts';
+// PostHog's own rule, kept once here: the contract enforces it for merges, and the client checks it too.
+export { ILLEGAL_DISTINCT_IDS, isIllegalDistinctId } from './illegal-ids.ts';
 export { describeIssue, formatPath, type JsonPath } from './issues.ts';
 export { commandJsonSchemas, jsonSchemaFileName, renderJsonSchema } from './json-schema.ts';
 export {
   type CommandLane,
+  LANES,
+  type Lane,
   laneOf,
   laneOfType,
   messageGroupIdOf,

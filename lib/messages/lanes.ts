@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
 import { COMMAND_TYPES, type Command } from './schemas.ts';
 
-/** The queue a command travels on: deletions (standard, big batches) or changes (FIFO, ordered per person). */
-export type CommandLane = 'deletions' | 'changes';
+/** The two queue lanes: a standard queue for deletions and a FIFO queue for per-person changes. */
+export const LANES = ['deletions', 'changes'] as const;
+/** A queue lane: deletions (standard, big batches) or changes (FIFO, ordered per person). */
+export type Lane = (typeof LANES)[number];
+/** The queue a command travels on (the same as {@link Lane}). */
+export type CommandLane = Lane;
 
 /** How a changes-lane command names its person. */
 export type PersonRef = { distinctId: string } | { uuid: string };

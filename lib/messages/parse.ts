@@ -1,5 +1,5 @@
-import { isSalesforceChangeEvent, mapSalesforceChangeEvent } from '../adapters/salesforce.ts';
 import { describeIssue, formatPath, type JsonPath, sentence, typeOf } from './issues.ts';
+import { isSalesforceChangeEvent, mapSalesforceChangeEvent } from './salesforce-cdc.ts';
 import { COMMAND_SCHEMAS, COMMAND_TYPES, type Command, isCommandType, LIMITS } from './schemas.ts';
 
 /** Why a message was refused, from the outside in: not JSON, no envelope we know, a type we don't know, a bad field. */
@@ -72,7 +72,7 @@ interface Candidate {
  *   `time` and `source` are the event's own `id`, `time` and `source`: EventBridge assigns `id` per `PutEvents`
  *   entry, so a producer that needs a retry-stable idempotency key should use another envelope. A Salesforce
  *   Change Data Capture event from a partner event source (`source` `aws.partner/salesforce.com/...`) is mapped by
- *   the Salesforce adapter instead (lib/adapters/salesforce.ts; paths reported under `detail`);
+ *   the Salesforce mapping instead (salesforce-cdc.ts; paths reported under `detail`);
  * - **SNS** notification without raw delivery: `{"Type":"Notification","Message":"<JSON string>"}`, whose
  *   `Message` holds a bare command or another envelope; paths inside it are reported as `Message.<path>`;
  * - **CloudEvents 1.0** structured JSON: `specversion` `"1.0"`, `type`, `id`, `source`, `time` (required here,

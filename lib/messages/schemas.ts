@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { isIllegalDistinctId } from '../posthog/illegal-ids.ts';
+import { isIllegalDistinctId } from './illegal-ids.ts';
 
 /**
  * The command types of contract version 1. The string is what producers put in `type` (bare and CloudEvents) or
@@ -440,7 +440,7 @@ export type PersonPropertiesUpdateCommand = z.output<typeof PersonPropertiesUpda
 /** A validated `person.merge`. */
 export type PersonMergeCommand = z.output<typeof PersonMergeCommandSchema>;
 /** Any JSON value, as a property value (the client's type: what the contract accepts is what it sends). */
-export type { JsonValue } from '../posthog/index.ts';
+export type { JsonValue } from './json.ts';
 
 /** Whether `value` is one of the version-1 command types. */
 export function isCommandType(value: unknown): value is CommandType {

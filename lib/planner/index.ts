@@ -14,8 +14,10 @@ export {
   type PlanOptions,
   type PropertyWrites,
   type ResolveCall,
+  type RetrieveCall,
   SERVER_LIMITS,
   type SkippedMessage,
   type SplitCall,
+  type UpdatePropertiesCall,
   type UpdatePropertyCall,
 } from './types.ts';

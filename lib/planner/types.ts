@@ -1,4 +1,5 @@
 import type { Command, JsonValue, PersonRef } from '../messages/index.ts';
+import { MAX_BATCH_BY_DISTINCT_IDS, MAX_BULK_DELETE_IDS } from '../posthog/index.ts';
 
 /** One valid command of an SQS batch, with the SQS message id its outcome is reported under. */
 export interface InboundCommand {
@@ -178,10 +179,10 @@ export interface Plan {
   naiveCallCount: number;
 }
 
-/** PostHog limits the planner respects. */
+/** PostHog limits the planner respects (lib/posthog/limits.ts, shared with the client's chunking). */
 export const SERVER_LIMITS = {
-  bulkDeleteMaxIds: 1000,
-  batchByDistinctIdsMax: 200,
+  bulkDeleteMaxIds: MAX_BULK_DELETE_IDS,
+  batchByDistinctIdsMax: MAX_BATCH_BY_DISTINCT_IDS,
 } as const;
 
 /**

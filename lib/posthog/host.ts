@@ -1,4 +1,5 @@
 // Where the client may send its keys, and where capture lives.
+import { PostHogUsageError } from './errors.ts';
 
 /** True for localhost, 127.0.0.0/8 and ::1. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -15,17 +16,19 @@ export function normalizeHost(value: string, name = 'host'): string {
   try {
     url = new URL(value);
   } catch {
-    throw new TypeError(
+    throw new PostHogUsageError(
       `${name} must be an absolute URL like https://us.posthog.com, got ${JSON.stringify(value)}`,
     );
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new TypeError(
+    throw new PostHogUsageError(
       `${name} must use https (http is only allowed for loopback), got ${url.protocol}//${url.host}`,
     );
   }
   if (url.username || url.password || url.search || url.hash) {
-    throw new TypeError(`${name} must be a plain origin without credentials, query or fragment`);
+    throw new PostHogUsageError(
+      `${name} must be a plain origin without credentials, query or fragment`,
+    );
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
@@ -49,7 +52,7 @@ export function deriveCaptureHost(apiHost: string): string {
 export function normalizeProjectId(value: number | string): string {
   const text = String(value).trim();
   if (text === '@current' || /^[1-9]\d*$/.test(text)) return text;
-  throw new TypeError(
+  throw new PostHogUsageError(
     `projectId must be a positive integer (or "@current"), got ${JSON.stringify(value)}`,
   );
 }

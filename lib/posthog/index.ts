@@ -4,6 +4,8 @@
  * @example
  * import { PostHogClient, isRetryable, isAlreadyDone } from '../posthog/index.ts';
  */
+
+export { ILLEGAL_DISTINCT_IDS, isIllegalDistinctId } from '../messages/index.ts';
 export {
   DEFAULT_MAX_RETRIES,
   DEFAULT_MAX_RETRY_AFTER_MS,
@@ -19,16 +21,10 @@ export {
   PostHogClient,
   type RetryClass,
 } from './client.ts';
+export { errorFromResponse, parseErrorBody, parseRetryAfterMs } from './error-factory.ts';
 export {
-  type BackoffOptions,
-  DEFAULT_BACKOFF_BASE_MS,
-  DEFAULT_BACKOFF_CAP_MS,
   type EndpointUnavailableReason,
   type ErrorEnvelope,
-  errorFromResponse,
-  isAlreadyDone,
-  isConnectionReset,
-  isRetryable,
   PostHogAbortError,
   PostHogApiError,
   PostHogAuthError,
@@ -41,15 +37,12 @@ export {
   PostHogRateLimitError,
   PostHogServerError,
   PostHogTimeoutError,
+  PostHogUsageError,
   PostHogValidationError,
-  parseErrorBody,
-  parseRetryAfterMs,
   ResponseValidationError,
-  redactSecrets,
-  retryDelayMs,
 } from './errors.ts';
 export { deriveCaptureHost, isLoopbackHost, normalizeHost } from './host.ts';
-export { ILLEGAL_DISTINCT_IDS, isIllegalDistinctId } from './illegal-ids.ts';
+export { CAPTURE_BATCH_SERVER_MAX_BYTES, chunk } from './limits.ts';
 export { paginate } from './pagination.ts';
 export {
   type AcquireOptions,
@@ -63,6 +56,17 @@ export {
   type RateWindow,
   SlidingWindowLimiter,
 } from './rate-limiter.ts';
+export { redactSecrets } from './redact.ts';
+export {
+  type BackoffOptions,
+  DEFAULT_BACKOFF_BASE_MS,
+  DEFAULT_BACKOFF_CAP_MS,
+  idsStillOnPerson,
+  isAlreadyDone,
+  isConnectionReset,
+  isRetryable,
+  retryDelayMs,
+} from './retry-policy.ts';
 export * from './schemas.ts';
 export type * from './types.ts';
 export { PERSON_UUIDV5_NAMESPACE, personUuidFromDistinctId, splitPersonUuid } from './uuid.ts';

@@ -1,3 +1,5 @@
+import { PostHogUsageError } from './errors.ts';
+
 /**
  * A tagged template that percent-encodes every interpolated path segment (openai-node
  * `src/internal/utils/path.ts`). Person ids and distinct ids are user data: a `/`, `?`, `#` or `..`
@@ -11,7 +13,7 @@ export function path(strings: TemplateStringsArray, ...values: (string | number)
   values.forEach((value, i) => {
     const text = String(value);
     if (text === '' || text === '.' || text === '..') {
-      throw new TypeError(
+      throw new PostHogUsageError(
         `Path parameter ${i + 1} is ${JSON.stringify(text)}, which is not a valid segment`,
       );
     }
@@ -27,14 +29,16 @@ export function path(strings: TemplateStringsArray, ...values: (string | number)
 export function personRef(person: string | number, argument = 'person'): string {
   if (typeof person === 'number') {
     if (!Number.isSafeInteger(person) || person <= 0) {
-      throw new TypeError(`${argument} must be a positive integer id or a uuid, got ${person}`);
+      throw new PostHogUsageError(
+        `${argument} must be a positive integer id or a uuid, got ${person}`,
+      );
     }
     return String(person);
   }
   const text = person.trim();
   if (/^\d+$/.test(text) && text !== '0') return text;
   if (UUID_PATTERN.test(text)) return text.toLowerCase();
-  throw new TypeError(
+  throw new PostHogUsageError(
     `${argument} must be a person's numeric id or uuid (a distinct id is not accepted here; use findByDistinctId), got ${JSON.stringify(person)}`,
   );
 }

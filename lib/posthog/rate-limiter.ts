@@ -1,4 +1,5 @@
 import { PostHogAbortError, PostHogDeadlineError } from './errors.ts';
+import { POSTHOG_RATE_LIMITS } from './limits.ts';
 import type { RateLimitOptions } from './types.ts';
 
 /*
@@ -194,12 +195,8 @@ export class SlidingWindowLimiter {
   }
 }
 
-/** PostHog's personal-API-key buckets (`rate_limit.py`). */
-export const POSTHOG_RATE_LIMITS = {
-  deletePerMinute: 480,
-  deletePerHour: 4800,
-  otherPerMinute: 240,
-} as const;
+/** PostHog's personal-API-key buckets (`rate_limit.py`); the numbers live with PostHog's other limits. */
+export { POSTHOG_RATE_LIMITS };
 
 /** Which throttle bucket an endpoint falls in; `null` for capture, which the API throttles skip. */
 export type RateBucket = 'delete' | 'other';

@@ -1,4 +1,5 @@
 import type * as z from 'zod';
+import type { JsonValue } from '../messages/index.ts';
 import type {
   ActivityEntrySchema,
   CohortMinimalSchema,
@@ -9,14 +10,8 @@ import type {
   SerializedPersonSchema,
 } from './schemas.ts';
 
-/** Any JSON value (a person property value). */
-export type JsonValue =
-  | string
-  | number
-  | boolean
-  | null
-  | JsonValue[]
-  | { [key: string]: JsonValue };
+/** Any JSON value (a person property value); the message contract defines it. */
+export type { JsonValue };
 
 /** A person's numeric `id` or its `uuid`. A distinct id is NOT a person reference. */
 export type PersonRef = string | number;

@@ -11,8 +11,8 @@ import type { PostHogSecret } from './secrets.ts';
  * The client holds the rate limiter's state, so it is kept across invocations of a warm function and only
  * rebuilt when the secret's value changes (a rotated key). Every response is counted in the
  * `PostHogCalls` metric (dimensions `endpoint`, `status`) and in `PostHogResponses`, 429s also in
- * `PostHogThrottled`, 401/403 in `PostHogAuthRejected`, 5xx in `PostHogServerErrors`, and persons
- * deleted by `bulk_delete` in `PersonsDeleted`.
+ * `PostHogThrottled`, 401/403 in `PostHogAuthRejected`, and 5xx in `PostHogServerErrors` (the persons deleted,
+ * `PersonsDeleted`, are counted by the batch loop from what the executor returns).
  */
 export function createClientSource(options: {
   config: Config;
@@ -61,13 +61,10 @@ export function createClientSource(options: {
       },
     };
     const rateLimiter = options.sharedBudget?.(secret.personalApiKey);
-    let client = instrumentDeletes(
-      new PostHogClient({
-        ...clientOptions,
-        ...(rateLimiter === undefined ? {} : { rateLimiter }),
-      }),
-      options.metrics,
-    );
+    let client = new PostHogClient({
+      ...clientOptions,
+      ...(rateLimiter === undefined ? {} : { rateLimiter }),
+    });
     if (options.tombstones !== undefined) {
       client = recordTombstones(client, {
         tombstones: options.tombstones,
@@ -79,20 +76,6 @@ export function createClientSource(options: {
     current = { fingerprint, client };
     return client;
   };
-}
-
-/** Counts the persons a `bulkDelete` removed (or queued for removal) without changing its behaviour. */
-function instrumentDeletes(client: PostHogClient, metrics: RelayMetrics): PostHogClient {
-  const bulkDelete = client.bulkDelete.bind(client);
-  client.bulkDelete = async (...args: Parameters<PostHogClient['bulkDelete']>) => {
-    const result = await bulkDelete(...args);
-    metrics.count(
-      METRIC_NAMES.personsDeleted,
-      result.personsDeleted + result.personsQueuedForDeletion,
-    );
-    return result;
-  };
-  return client;
 }
 
 /**

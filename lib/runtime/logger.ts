@@ -1,17 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 
-/**
- * The structured logger the batch loop writes to. Powertools' `Logger` satisfies it; tests pass a small
- * recording object. Every per-message line carries a `correlation_id` (the command id, or the SQS
- * messageId when the body could not be parsed).
- */
-export interface RelayLogger {
-  debug(message: string, ...extra: Record<string, unknown>[]): void;
-  info(message: string, ...extra: Record<string, unknown>[]): void;
-  warn(message: string, ...extra: Record<string, unknown>[]): void;
-  error(message: string, ...extra: Record<string, unknown>[]): void;
-}
+export type { RelayLogger } from '../batch/ports.ts';
 
 /**
  * Creates the JSON logger of one function. `lane` is a persistent key so that one log group query can

@@ -1,43 +1,8 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 
-/** The EMF metric names (contract E), in the `PersonsRelay` namespace. */
-export const METRIC_NAMES = {
-  received: 'MessagesReceived',
-  applied: 'MessagesApplied',
-  retried: 'MessagesRetried',
-  rejected: 'MessagesRejected',
-  postHogCalls: 'PostHogCalls',
-  throttled: 'PostHogThrottled',
-  personsDeleted: 'PersonsDeleted',
-  /** Every PostHog HTTP response (the denominator of the 5xx rate alarm). */
-  postHogResponses: 'PostHogResponses',
-  /** PostHog answered 401 or 403: the key is wrong, revoked or lacks a scope. */
-  postHogAuthRejected: 'PostHogAuthRejected',
-  /** PostHog answered 5xx. */
-  postHogServerErrors: 'PostHogServerErrors',
-  /** Rate-limiter acquisitions served by the per-instance share because the shared budget's store failed or was slow. */
-  rateBudgetFallbacks: 'RateBudgetFallbacks',
-  /** Shared-budget store round trips that failed or timed out (each starts a fallback hold). */
-  rateBudgetStoreFailures: 'RateBudgetStoreFailures',
-  /** Erasure tombstones written by the deletions lane. */
-  tombstonesRecorded: 'TombstonesRecorded',
-  /** Tombstone writes that failed (the delete itself still went ahead). */
-  tombstoneWriteFailures: 'TombstoneWriteFailures',
-} as const;
+import { METRIC_NAMES, type MetricName, type RelayMetrics } from '../batch/ports.ts';
 
-/** One of {@link METRIC_NAMES}. */
-export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
-
-/**
- * What the batch loop needs from a metrics sink: counters with optional dimensions, flushed once per
- * invocation. Tests pass a recording fake; Lambda gets {@link PowertoolsRelayMetrics}.
- */
-export interface RelayMetrics {
-  /** Adds `value` to the counter `name` for this set of dimensions. */
-  count(name: MetricName, value: number, dimensions?: Readonly<Record<string, string>>): void;
-  /** Writes everything counted since the last flush. Never throws. */
-  flush(): void;
-}
+export { METRIC_NAMES, type MetricName, type RelayMetrics };
 
 /**
  * {@link RelayMetrics} over Powertools Metrics (EMF on stdout, no API call).

@@ -1,11 +1,11 @@
-import type { Outcome } from '../executor/index.ts';
+import { OUTCOME_CODES, type Outcome } from '../outcome/index.ts';
 import { type InboundCommand, type PropertyWrites, planBatch } from '../planner/index.ts';
 import type { TombstoneStore } from './tombstones.ts';
 
 /** Rejection code of a capture write aimed at an erased distinct id. */
-export const PERSON_ERASED = 'person_erased';
+export const PERSON_ERASED = OUTCOME_CODES.personErased;
 /** Retry code when the tombstones could not be read: a capture write is never sent unchecked. */
-export const TOMBSTONE_CHECK_FAILED = 'tombstone_check_failed';
+export const TOMBSTONE_CHECK_FAILED = OUTCOME_CODES.tombstoneCheckFailed;
 
 /**
  * Checks a batch before it is planned: the messages whose capture events would target an erased distinct id. Returns

@@ -38,7 +38,7 @@ export const splitTargetUuid = (teamId: number, distinctId: string, sourceUuid: 
     : candidate;
 };
 
-// Deliberately not shared with lib/posthog/illegal-ids.ts: the emulator stands in for PostHog, so it keeps its own
+// Deliberately not shared with lib/messages/illegal-ids.ts: the emulator stands in for PostHog, so it keeps its own
 // copy of PostHog's rule, and a mistake in the client's copy shows up as a test failure instead of agreeing with itself.
 const ILLEGAL_CASE_INSENSITIVE = [
   'anonymous',

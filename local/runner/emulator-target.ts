@@ -1,5 +1,5 @@
-import { DEFAULT_RETRY_POLICY } from '../../lib/batch/index.ts';
-import { POSTHOG_RATE_LIMITS } from '../../lib/posthog/index.ts';
+import { DEFAULT_RETRY_POLICY } from '#lib/batch/index.ts';
+import { POSTHOG_RATE_LIMITS } from '#lib/posthog/index.ts';
 import type { PostHogEmulator } from '../posthog-emulator/index.ts';
 import type { PostHogTarget } from './stack.ts';
 

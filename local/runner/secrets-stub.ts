@@ -14,7 +14,7 @@ export interface SecretsManagerStub {
 
 /**
  * Starts the stub on 127.0.0.1 (port 0 by default). There is no Secrets Manager emulator on npm
- * (TOOLCHAIN §3b), and the handlers must run unchanged locally, so this answers the one call they make,
+ * (docs/development.md, "Fakes"), and the handlers must run unchanged locally, so this answers the one call they make,
  * in the JSON 1.1 protocol the SDK speaks: `x-amz-target: secretsmanager.GetSecretValue`.
  */
 export async function startSecretsManagerStub(

@@ -1,6 +1,6 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { LANE_MAX_RECEIVE_COUNT, LANE_QUEUES } from '../../lib/batch/lane-queues.ts';
-import { STATE_TABLE_ENV } from '../../lib/store/table.ts';
+import { LANE_MAX_RECEIVE_COUNT, LANE_QUEUES } from '#lib/batch/lane-queues.ts';
+import { STATE_TABLE_ENV } from '#lib/store/table.ts';
 import { LOCAL_CREDENTIALS, type LocalSqs, type QueuePair, startLocalSqs } from '../sqs/index.ts';
 import { type LocalDynamo, startLocalDynamo } from '../store/index.ts';
 import {

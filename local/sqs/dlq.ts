@@ -9,12 +9,7 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import {
-  type CommandLane,
-  laneOf,
-  messageGroupIdOf,
-  parseMessage,
-} from '../../lib/messages/index.ts';
+import { type CommandLane, laneOf, messageGroupIdOf, parseMessage } from '#lib/messages/index.ts';
 
 /** A dead-lettered message with the reason persons-relay attached to it. */
 export interface DeadLetterEntry {

@@ -1,5 +1,5 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { FIFO_QUEUE_ATTRIBUTES, LANE_MAX_RECEIVE_COUNT } from '../../lib/batch/lane-queues.ts';
+import { FIFO_QUEUE_ATTRIBUTES, LANE_MAX_RECEIVE_COUNT } from '#lib/batch/lane-queues.ts';
 import { installAwsFifoReceive } from './aws-fifo-receive.ts';
 
 /** Region and fake credentials of the local stack; nothing here is a real AWS credential. */

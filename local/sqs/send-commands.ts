@@ -4,7 +4,7 @@ import {
   type MessageRejection,
   messageGroupIdOf,
   parseMessage,
-} from '../../lib/messages/index.ts';
+} from '#lib/messages/index.ts';
 
 /** Where each lane's messages go; a missing lane means its commands are refused. */
 export interface LaneTargets {

@@ -5,7 +5,7 @@ import {
   DynamoDBClient,
   type DynamoDBClientConfig,
 } from '@aws-sdk/client-dynamodb';
-import { TABLE_KEYS } from '../../lib/store/index.ts';
+import { TABLE_KEYS } from '#lib/store/index.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../sqs/index.ts';
 
 /** Name of the local shared state table (the deployed one is named by CDK). */

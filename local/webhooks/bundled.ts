@@ -3,7 +3,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   SQSEvent,
 } from 'aws-lambda';
-import type { IngressHandler } from '../../lib/ingress/index.ts';
+import type { IngressHandler } from '#lib/ingress/index.ts';
 import { workerInvoker } from '../runner/invoker.ts';
 import type { LocalStack } from '../runner/stack.ts';
 import { LOCAL_WEBHOOK_SECRETS, localIngressEnv, SAMPLE_WEBHOOKS } from './samples.ts';

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { WebhookProvider } from '../../lib/adapters/index.ts';
-import { envSuffix } from '../../lib/ingress/index.ts';
-import { parseMessage } from '../../lib/messages/index.ts';
+import type { WebhookProvider } from '#lib/adapters/index.ts';
+import { envSuffix } from '#lib/ingress/index.ts';
+import { parseMessage } from '#lib/messages/index.ts';
 import type { SeedPerson } from '../posthog-emulator/index.ts';
 import { signWebhook } from './sign.ts';
 

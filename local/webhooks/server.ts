@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { IngressHandler } from '../../lib/ingress/index.ts';
+import type { IngressHandler } from '#lib/ingress/index.ts';
 import { lambdaContext } from '../runner/invoker.ts';
 
 /** The ingress served on loopback, as API Gateway would call it. */

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import Stripe from 'stripe';
-import type { WebhookProvider } from '../../lib/adapters/index.ts';
-import { hubspotSignatureV3 } from '../../lib/ingress/index.ts';
+import type { WebhookProvider } from '#lib/adapters/index.ts';
+import { hubspotSignatureV3 } from '#lib/ingress/index.ts';
 
 /** A webhook request signed the way its provider signs it. */
 export interface SignedWebhook {

@@ -20,7 +20,7 @@ const ANON_2_ID = '686c2cfc-4807-5f68-9d6a-f871955f450b';
 
 /**
  * The persons after every command of examples/events.ndjson, derived from PostHog's rules
- * (posthog-persons-api.md): deletes remove dennis, barbara, anon-3, anon-4; merges keep the survivor's
+ * (docs/posthog-api.md): deletes remove dennis, barbara, anon-3, anon-4; merges keep the survivor's
  * properties and add the merged person's others; splits move ids to new, empty persons. The demo seed's pageviews
  * give the persons who browsed `$browser`/`$current_url` and their `$initial_*` copies, as PostHog's ingestion does
  * (`personInitialAndUTMProperties`).

@@ -1,6 +1,6 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyHash, STATE_TABLE_ENV } from '../../lib/store/index.ts';
+import { keyHash, STATE_TABLE_ENV } from '#lib/store/index.ts';
 import { listDeadLetters } from '../../local/sqs/dlq.ts';
 import { buildTestBundles, type Pipeline, startPipeline } from './harness.ts';
 

@@ -1,4 +1,4 @@
-import type { BucketState, BudgetStore, StoredBucket } from '../../lib/budget/index.ts';
+import type { BucketState, BudgetStore, StoredBucket } from '#lib/budget/index.ts';
 
 /**
  * A fake clock for simulations that mix virtual time with real I/O (dynalite over HTTP): time only moves when every

@@ -8,7 +8,7 @@ import {
 import { costPerMillionMessages, PRICES } from '../../../bench/prices.ts';
 
 // The theoretical minimum at PostHog's real, unscaled limits: 480 deletes a minute and 4,800 an hour, 240 other
-// calls a minute, capture unthrottled (shared/posthog-persons-api.md §1.5).
+// calls a minute, capture unthrottled (docs/posthog-api.md §1.5).
 
 describe('minimum drain time under the rate limits', () => {
   it('lets a whole minute budget start at once, then waits for the next window', () => {

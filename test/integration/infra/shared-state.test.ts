@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../lib/config.ts';
-import { STATE_TABLE_ENV, TABLE_KEYS } from '../../../lib/store/index.ts';
+import { loadConfig } from '#lib/config.ts';
+import { STATE_TABLE_ENV, TABLE_KEYS } from '#lib/store/index.ts';
 import {
   buildRelay,
   type CfnResourceJson,

@@ -5,16 +5,16 @@ import {
   type FallbackEvent,
   SharedRateLimiter,
   type SharedRateLimiterOptions,
-} from '../../../../lib/budget/index.ts';
-import { loadConfig } from '../../../../lib/config.ts';
+} from '#lib/budget/index.ts';
+import { loadConfig } from '#lib/config.ts';
 import {
   POSTHOG_RATE_LIMITS,
   PostHogDeadlineError,
   PostHogRateLimiter,
   type RateBucket,
   type RateGovernor,
-} from '../../../../lib/posthog/index.ts';
-import { DynamoBudgetStore, keyHash } from '../../../../lib/store/index.ts';
+} from '#lib/posthog/index.ts';
+import { DynamoBudgetStore, keyHash } from '#lib/store/index.ts';
 import { timeScaledEnv } from '../../../../local/runner/emulator-target.ts';
 import { type LocalDynamo, startLocalDynamo } from '../../../../local/store/index.ts';
 import { countingStore, maxInWindow, VirtualTime } from '../../../support/virtual-time.ts';

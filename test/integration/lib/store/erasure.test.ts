@@ -1,15 +1,15 @@
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sqsQueueOps } from '../../../../lib/batch/index.ts';
-import { loadConfig } from '../../../../lib/config.ts';
-import { createRelayHandler, type RelayLogger } from '../../../../lib/runtime/index.ts';
+import { sqsQueueOps } from '#lib/batch/index.ts';
+import { loadConfig } from '#lib/config.ts';
+import { createRelayHandler, type RelayLogger } from '#lib/runtime/index.ts';
 import {
   DynamoTombstoneStore,
   PERSON_ERASED,
   TOMBSTONE_CHECK_FAILED,
   tombstoneItemKey,
-} from '../../../../lib/store/index.ts';
+} from '#lib/store/index.ts';
 import {
   demoSeed,
   type PostHogEmulator,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dryRun, renderDryRun } from '../../../../local/cli/plan.ts';
+import { dryRun, renderDryRun } from '../../../../cli/plan.ts';
 
 const run = promisify(execFile);
 

@@ -4,9 +4,9 @@ import { promisify } from 'node:util';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signCommand, webhookUrl } from '../../../../cli/webhook-sign.ts';
 import { WEBHOOK_PROVIDERS } from '../../../../lib/adapters/index.ts';
 import { createIngressHandler, loadIngressConfig } from '../../../../lib/ingress/index.ts';
-import { signCommand, webhookUrl } from '../../../../local/cli/webhook-sign.ts';
 import {
   LOCAL_WEBHOOK_SECRETS,
   type LocalIngress,

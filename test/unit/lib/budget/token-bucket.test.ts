@@ -7,7 +7,7 @@ import {
   idleAfter,
   idleState,
   reserve,
-} from '../../../../lib/budget/index.ts';
+} from '#lib/budget/index.ts';
 import { maxInWindow } from '../../../support/virtual-time.ts';
 
 const MINUTE = 60_000;

@@ -11,6 +11,7 @@ import {
   PostHogConnectionError,
   PostHogDeadlineError,
   PostHogTimeoutError,
+  PostHogUsageError,
 } from '../../../../lib/posthog/index.ts';
 import { FakeClock } from '../../../support/ports.ts';
 import { apiError, FakePostHogClient } from '../../../support/posthog-client.ts';
@@ -473,11 +474,9 @@ describe('executePlan: messages skipped because their person is deleted in the b
     expect(outcomes.get('s')).toEqual(notApplied);
   });
 
-  // Known defect (found by this tier): `dependsOn.map(results.get).find(o => o === undefined || …)` returns
-  // `undefined` both for "no failed dependency" and for "a dependency without an outcome", so a skip whose delete
-  // the plan never ran is reported applied. The planner never builds such a plan, so nothing observable breaks
-  // today. `it.fails` keeps the correct expectation: when the executor is fixed, this turns red, and `.fails` goes.
-  it.fails('never reports applied for a skip whose delete the plan does not run', async () => {
+  // Was a known defect found by this tier (`find(o => o === undefined || …)` could not tell a missing outcome
+  // from none), fixed in the executor's settleSkipped with issue 12.
+  it('never reports applied for a skip whose delete the plan does not run', async () => {
     // Act
     const outcomes = await executePlan(skippedOn(['not-in-plan']), persons());
 
@@ -689,29 +688,39 @@ describe('executePlan: failures become outcomes (it never throws for them)', () 
     expect(results[2]).toMatchObject({ status: 'retry', code: 'deadline' });
   });
 
-  // Issue 12 point 2 changes this: a programming error is to stop being a permanent rejection. These two tests pin
-  // today's behaviour so that the change shows up as a deliberate edit here.
-  it('today rejects a TypeError as invalid_request and any other thrown value as internal_error', async () => {
+  // Issue 12 point 2 changed this deliberately: a programming error (a TypeError the client did not raise on
+  // purpose, any other thrown value) is retried as internal_error, never dead-lettered; only the client's own
+  // refusal of a call (PostHogUsageError) is a permanent invalid_request.
+  it('retries a TypeError or any other thrown value as internal_error, and rejects a refused call as invalid_request', async () => {
     // Prepare
     const typeError = persons().script('bulkDelete', new TypeError('bulkDelete: bad target'));
     const other = persons().script('bulkDelete', () => {
       throw 'a string';
     });
+    const refused = persons().script('bulkDelete', new PostHogUsageError('bulkDelete: bad target'));
 
     // Act
     const a = await executePlan(one(del({ personUuids: [UUID_1] })), typeError);
     const b = await executePlan(one(del({ personUuids: [UUID_1] })), other);
+    const c = await executePlan(one(del({ personUuids: [UUID_1] })), refused);
 
     // Assess
     expect(a.get('m0')).toEqual({
-      status: 'rejected',
-      code: 'invalid_request',
+      status: 'retry',
+      code: 'internal_error',
+      delayMs: 0,
       reason: 'bulk_delete failed: bulkDelete: bad target',
     });
     expect(b.get('m0')).toEqual({
-      status: 'rejected',
+      status: 'retry',
       code: 'internal_error',
+      delayMs: 0,
       reason: 'bulk_delete failed: a string',
+    });
+    expect(c.get('m0')).toEqual({
+      status: 'rejected',
+      code: 'invalid_request',
+      reason: 'bulk_delete failed: bulkDelete: bad target',
     });
   });
 });

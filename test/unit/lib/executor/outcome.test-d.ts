@@ -1,6 +1,8 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type { BATCH_RETRY_CODES, BatchReport, MessageResult } from '../../../../lib/batch/index.ts';
+import type { BatchReport, MessageResult } from '../../../../lib/batch/index.ts';
 import type { OUTCOME_CODES, Outcome } from '../../../../lib/executor/index.ts';
+// The batch loop's codes are part of the one outcome vocabulary now (lib/outcome).
+import type { OUTCOME_CODES as BATCH_RETRY_CODES } from '../../../../lib/outcome/index.ts';
 
 // The outcome vocabulary: one status per message, a delay only where a retry needs one, and literal codes.
 

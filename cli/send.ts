@@ -1,10 +1,10 @@
 import type { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { laneOf, parseMessage } from '../../lib/messages/index.ts';
-import { createProducer, type ProducerCommand, type SqsSender } from '../../lib/producer/index.ts';
-import { plural } from '../runner/table.ts';
-import { createCliSqsClient } from '../sqs/index.ts';
+import { laneOf, parseMessage } from '#lib/messages/index.ts';
+import { createProducer, type ProducerCommand, type SqsSender } from '#lib/producer/index.ts';
+import { plural } from '../local/runner/table.ts';
+import { createCliSqsClient } from '../local/sqs/index.ts';
 import { sqsLabel } from './dlq.ts';
 import { CliError, describeError, readTextFile, systemErrorOf } from './errors.ts';
 

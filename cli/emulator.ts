@@ -5,7 +5,7 @@ import {
   demoSeed,
   type FunnelRoutes,
   startPostHogEmulator,
-} from '../posthog-emulator/index.ts';
+} from '../local/posthog-emulator/index.ts';
 import { listeningOn } from './errors.ts';
 import { nonNegativeInt, port, positiveNumber } from './parsers.ts';
 

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
-import { objectTable, plural, truncate } from '../runner/table.ts';
-import { listDeadLetters, redriveDeadLetters } from '../sqs/dlq.ts';
-import { createCliSqsClient } from '../sqs/index.ts';
+import { objectTable, plural, truncate } from '../local/runner/table.ts';
+import { listDeadLetters, redriveDeadLetters } from '../local/sqs/dlq.ts';
+import { createCliSqsClient } from '../local/sqs/index.ts';
 import { reaching } from './errors.ts';
 import { positiveInt } from './parsers.ts';
 

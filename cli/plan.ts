@@ -1,14 +1,14 @@
 import { type Command, Option } from 'commander';
-import { type MessageRejection, parseMessage } from '../../lib/messages/index.ts';
+import { type MessageRejection, parseMessage } from '#lib/messages/index.ts';
 import {
   type InboundCommand,
   type Plan,
   type PlannedCall,
   type PropertyWrites,
   planBatch,
-} from '../../lib/planner/index.ts';
-import { formatCallFigures } from '../runner/report.ts';
-import { plural, textTable } from '../runner/table.ts';
+} from '#lib/planner/index.ts';
+import { formatCallFigures } from '../local/runner/report.ts';
+import { plural, textTable } from '../local/runner/table.ts';
 import { CliError, readTextFile } from './errors.ts';
 
 /** A dry run of one file: what was refused and the plan for the rest. */

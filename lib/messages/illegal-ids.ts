@@ -1,5 +1,5 @@
 /**
- * Distinct ids that PostHog's ingestion refuses to merge (`cannot_merge_with_illegal_distinct_id`, posthog-persons-api.md §11).
+ * Distinct ids that PostHog's ingestion refuses to merge (`cannot_merge_with_illegal_distinct_id`, docs/posthog-api.md §11).
  * A `$merge_dangerously` naming one of them is accepted by capture with a 200 and then silently does nothing, so the
  * contract rejects such a merge up front instead of reporting a success that never happens.
  */

@@ -1,13 +1,9 @@
 import { type Command, Option } from 'commander';
-import { WEBHOOK_PROVIDERS } from '../../lib/adapters/types.ts';
+import { WEBHOOK_PROVIDERS } from '#lib/adapters/types.ts';
 import { positiveInt } from './parsers.ts';
+import { DEFAULT_BASE_URL, WEBHOOK_SECRET_ENV, WEBHOOK_URL_ENV } from './webhook-defaults.ts';
 
-/** Where the signing secret comes from when `--secret` is not given (keeps it out of shell history). */
-export const WEBHOOK_SECRET_ENV = 'PERSONS_RELAY_WEBHOOK_SECRET';
-/** The base URL when `--url` is not given. */
-export const WEBHOOK_URL_ENV = 'PERSONS_RELAY_WEBHOOK_URL';
-/** The local ingress port `persons-relay webhook sign` aims at by default. */
-export const DEFAULT_BASE_URL = 'http://127.0.0.1:3000';
+export { DEFAULT_BASE_URL, WEBHOOK_SECRET_ENV, WEBHOOK_URL_ENV };
 
 /**
  * `persons-relay webhook sign --provider stripe --file payload.json`: prints a `curl` command that sends the file

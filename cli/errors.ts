@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { CommanderError } from 'commander';
-import { redactSecrets } from '../../lib/posthog/index.ts';
+import { redactSecrets } from '#lib/posthog/index.ts';
 
 /**
  * The CLI's one error module: every command (`persons-relay …` and `npm start`) ends in {@link reportError}, so a

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { demoSeed, startPostHogEmulator } from '../posthog-emulator/index.ts';
-import { buildBundles, bundlePath } from '../runner/build.ts';
-import { emulatorTarget, timeScaledEnv } from '../runner/emulator-target.ts';
-import type { FunctionOutputObserver } from '../runner/observer.ts';
-import { type LocalStack, startLocalStack } from '../runner/stack.ts';
+import { demoSeed, startPostHogEmulator } from '../local/posthog-emulator/index.ts';
+import { buildBundles, bundlePath } from '../local/runner/build.ts';
+import { emulatorTarget, timeScaledEnv } from '../local/runner/emulator-target.ts';
+import type { FunctionOutputObserver } from '../local/runner/observer.ts';
+import { type LocalStack, startLocalStack } from '../local/runner/stack.ts';
 import { listeningOn } from './errors.ts';
 import { port, positiveNumber } from './parsers.ts';
 

@@ -10,7 +10,7 @@ import { registerSendCommands } from './send.ts';
 import { registerWebhookCommands } from './webhook.ts';
 
 const { version } = JSON.parse(
-  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
 ) as { version: string };
 
 /**

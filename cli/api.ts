@@ -10,8 +10,8 @@ import {
   type PostHogLogger,
   redactSecrets,
   splitPersonUuid,
-} from '../../lib/posthog/index.ts';
-import { objectTable, plural } from '../runner/table.ts';
+} from '#lib/posthog/index.ts';
+import { objectTable, plural } from '../local/runner/table.ts';
 import { debugRequested, describeError, readTextFile, UsageError } from './errors.ts';
 import { nonNegativeInt, positiveInt } from './parsers.ts';
 

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { WebhookProvider } from '../../lib/adapters/index.ts';
-import { LOCAL_WEBHOOK_SECRETS } from '../webhooks/samples.ts';
-import { signWebhook, toCurl } from '../webhooks/sign.ts';
-import { DEFAULT_BASE_URL, WEBHOOK_SECRET_ENV, WEBHOOK_URL_ENV } from './webhook.ts';
+import type { WebhookProvider } from '#lib/adapters/index.ts';
+import { LOCAL_WEBHOOK_SECRETS } from '../local/webhooks/samples.ts';
+import { signWebhook, toCurl } from '../local/webhooks/sign.ts';
+import { DEFAULT_BASE_URL, WEBHOOK_SECRET_ENV, WEBHOOK_URL_ENV } from './webhook-defaults.ts';
 
 /** The options of `persons-relay webhook sign`. */
 export interface SignCommandOptions {
