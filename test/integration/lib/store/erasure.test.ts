@@ -190,23 +190,30 @@ describe('erasure tombstones across the lanes', () => {
     expect([...(await store.erased(['crm-1006'], Date.now()))]).toEqual([]);
   });
 
-  it('stores hashed ids only, with an expiry the readers honour', async () => {
-    // Prepare
+  it('stores hashed ids only, for the default 30 days, an expiry the readers honour', async () => {
+    // Prepare: the deployed default TTL (TOMBSTONE_TTL_DAYS = 30), at fixed times.
     const store = new DynamoTombstoneStore(dynamo.client, {
       tableName: dynamo.tableName,
       projectId: 7,
-      ttlDays: 1,
+    });
+    const otherProject = new DynamoTombstoneStore(dynamo.client, {
+      tableName: dynamo.tableName,
+      projectId: 8,
     });
     const t0 = Date.parse('2026-12-01T00:00:00Z');
+    const days30 = 30 * 86_400_000;
 
     // Act
     await store.record(['user@example.com'], t0);
 
     // Assess
     expect(tombstoneItemKey(7, 'user@example.com')).not.toContain('user@example.com');
-    expect([...(await store.erased(['user@example.com'], t0 + 86_399_000))]).toEqual([
+    expect([...(await store.erased(['user@example.com'], t0 + days30 - 1_000))]).toEqual([
       'user@example.com',
     ]);
-    expect([...(await store.erased(['user@example.com'], t0 + 86_401_000))]).toEqual([]);
+    // DynamoDB may still return the item after its expiry; the reader treats it as gone.
+    expect([...(await store.erased(['user@example.com'], t0 + days30 + 1_000))]).toEqual([]);
+    // Tombstones are per project.
+    expect([...(await otherProject.erased(['user@example.com'], t0))]).toEqual([]);
   });
 });
