@@ -15,7 +15,7 @@ import { addPersonsRelay } from '../../../infra/persons-relay-app.ts';
 import { removeDir, tempDir } from './fixtures.ts';
 
 /**
- * Size budget of one function bundle (`.mjs`, minified, `@aws-sdk/*` external), stated in the README.
+ * Size budget of one function bundle (`.mjs`, minified, `@aws-sdk/*` external), stated in docs/deploy.md.
  * Measured ~207 KB; the budget catches the two known regressions: bundling an AWS SDK client (+~450 KB)
  * and classic `import { z } from 'zod'` pulling every locale (+~360 KB).
  */
