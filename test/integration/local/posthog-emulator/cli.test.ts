@@ -99,7 +99,7 @@ describe('persons-relay emulator (CLI)', { timeout: 240_000 }, () => {
       id: string;
     }[];
 
-    // Act: the README's command, exactly as documented
+    // Act: docs/cli.md's command, exactly as documented
     const params = example?.[1] ?? '';
     const { stdout } = await run(
       'node',
