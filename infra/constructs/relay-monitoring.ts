@@ -325,6 +325,18 @@ export class RelayMonitoring extends Construct {
         datapointsToAlarm: 2,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+      // The fleet-wide budget keeps working when its table is slow or failing (each instance falls back to its
+      // share, so nothing is throttled), but the lane then runs at about 1/instances of the budget per instance:
+      // a sustained fallback is a slowdown someone should look at, a single one is not.
+      alarm(`${title}RateBudgetFallbacks`, {
+        alarmDescription: `The ${lane.lane} lane has fallen back from the shared rate budget to its per-instance share in 3 consecutive 5-minute periods: the shared state table is slow or failing, and the lane runs slower until it recovers. See docs/operations.md, "RateBudgetFallbacks".`,
+        metric: emf('RateBudgetFallbacks'),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
       if (lane.lane === 'deletions') {
         // A delete that went ahead without its tombstones leaves those persons open to re-creation by capture
         // writes (docs/scale.md); nothing replays tombstones, so someone must look.

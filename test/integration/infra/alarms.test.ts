@@ -110,6 +110,27 @@ describe('alarm for erasures without tombstones', () => {
   });
 });
 
+describe('alarm for a shared rate budget that keeps falling back', () => {
+  it('alarms on each lane after 3 consecutive 5-minute periods with fallbacks, not on one', () => {
+    const alarm = byName('RateBudgetFallbacks');
+    expect(alarm.map((a) => a.Dimensions)).toEqual([
+      [{ Name: 'service', Value: serviceNameOf('deletions') }],
+      [{ Name: 'service', Value: serviceNameOf('changes') }],
+    ]);
+    for (const a of alarm) {
+      expect(a).toMatchObject({
+        Namespace: 'PersonsRelay',
+        MetricName: 'RateBudgetFallbacks',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 3,
+        TreatMissingData: 'notBreaching',
+      });
+    }
+  });
+});
+
 describe('alarms for messages that keep failing before they reach a DLQ', () => {
   const metricsOf = (alarm: AlarmProps) =>
     Object.fromEntries(

@@ -595,8 +595,9 @@ describe('alarms and dashboard', () => {
     const topicId = Object.keys(resourcesOf(full.monitoring, 'AWS::SNS::Topic'))[0];
     const all = alarms(full);
     // Per DLQ (2 lanes + routing): not empty, age. Per lane: oldest message, errors, throttles, PostHog 429,
-    // retry rate, PostHog 401/403, PostHog 5xx rate. The deletions lane: tombstone write failures.
-    expect(all).toHaveLength(3 * 2 + 2 * 7 + 1);
+    // retry rate, PostHog 401/403, PostHog 5xx rate, shared rate budget fallbacks. The deletions lane: tombstone
+    // write failures.
+    expect(all).toHaveLength(3 * 2 + 2 * 8 + 1);
     for (const alarm of all) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.OKActions).toEqual([{ Ref: topicId }]);
