@@ -73,6 +73,12 @@ export function createClientSource(options: {
         ...(options.logger === undefined ? {} : { logger: options.logger }),
       });
     }
+    if (options.config.lane === 'changes' && secret.projectToken === undefined) {
+      // Said once per key (the client is cached), so a missing token is found before the DLQ fills with merges.
+      options.logger?.warn(
+        'the secret has no projectToken: person.merge messages are rejected, and several unset keys of a person cost one delete_property call each instead of one $unset event',
+      );
+    }
     current = { fingerprint, client };
     return client;
   };
