@@ -11,8 +11,6 @@ import {
   sqsQueueOps,
 } from '../../../../lib/batch/index.ts';
 import { PostHogClient } from '../../../../lib/posthog/index.ts';
-import type { RelayLogger } from '../../../../lib/runtime/logger.ts';
-import type { MetricName, RelayMetrics } from '../../../../lib/runtime/metrics.ts';
 import {
   demoSeed,
   type PostHogEmulator,
@@ -26,6 +24,7 @@ import {
   type LocalSqs,
   startLocalSqs,
 } from '../../../../local/sqs/index.ts';
+import { RecordingLogger, RecordingMetrics } from '../../../support/ports.ts';
 
 // The batch loop with real parts: the PostHog emulator over HTTP, the real client, fauxqs for the SQS actions
 // and records received from fauxqs (real receipt handles and attributes).
@@ -44,39 +43,6 @@ afterAll(async () => {
   await emulator.close();
   await sqs.stop();
 });
-
-class RecordingMetrics implements RelayMetrics {
-  public readonly counts: {
-    name: MetricName;
-    value: number;
-    dimensions: Record<string, string>;
-  }[] = [];
-  public flushes = 0;
-  public count(name: MetricName, value: number, dimensions: Record<string, string> = {}): void {
-    this.counts.push({ name, value, dimensions: { ...dimensions } });
-  }
-  public flush(): void {
-    this.flushes += 1;
-  }
-  public total(name: MetricName): number {
-    return this.counts.filter((c) => c.name === name).reduce((n, c) => n + c.value, 0);
-  }
-}
-
-class RecordingLogger implements RelayLogger {
-  public readonly lines: { level: string; message: string; extra: Record<string, unknown> }[] = [];
-  public debug = (message: string, ...extra: Record<string, unknown>[]) =>
-    this.#log('debug', message, extra);
-  public info = (message: string, ...extra: Record<string, unknown>[]) =>
-    this.#log('info', message, extra);
-  public warn = (message: string, ...extra: Record<string, unknown>[]) =>
-    this.#log('warn', message, extra);
-  public error = (message: string, ...extra: Record<string, unknown>[]) =>
-    this.#log('error', message, extra);
-  #log(level: string, message: string, extra: Record<string, unknown>[]) {
-    this.lines.push({ level, message, extra: Object.assign({}, ...extra) });
-  }
-}
 
 /** A fetch that answers 503 (without reaching PostHog) for requests whose body matches. */
 function failingFetch(match: RegExp): typeof fetch {
