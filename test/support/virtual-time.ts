@@ -8,8 +8,21 @@ export class VirtualTime {
   #now: number;
   #sleepers: { until: number; resolve: () => void; seq: number }[] = [];
   #seq = 0;
-  /** Store calls in flight (see {@link countingStore}). */
-  io = 0;
+  #io = 0;
+  /** Waiters for the moment no store call is in flight. */
+  #idle: (() => void)[] = [];
+
+  /** Store calls in flight (see {@link countingStore}); setting it to 0 wakes whoever waits for idle I/O. */
+  get io(): number {
+    return this.#io;
+  }
+  set io(value: number) {
+    this.#io = value;
+    if (value !== 0) return;
+    const waiters = this.#idle;
+    this.#idle = [];
+    for (const wake of waiters) wake();
+  }
 
   public constructor(start = 1_700_000_000_000) {
     this.#now = start;
@@ -40,8 +53,9 @@ export class VirtualTime {
   async #settle(): Promise<void> {
     for (let quiet = 0; quiet < 3; ) {
       if (this.io > 0) {
+        // Woken the moment the last store call ends (a 0 ms timer poll would cost ≥ 1 ms per virtual step).
         quiet = 0;
-        await new Promise((r) => setTimeout(r, 0));
+        await new Promise<void>((resolve) => this.#idle.push(resolve));
         continue;
       }
       await new Promise((r) => setImmediate(r));
