@@ -51,3 +51,15 @@ export function minOtherSeconds(calls: number): number {
 export function minDrainMinutes(calls: BucketCalls): number {
   return Math.max(minDeleteSeconds(calls.delete), minOtherSeconds(calls.other)) / 60;
 }
+
+/** The most timestamps in any half-open window [t, t + windowMs) of `times` (a sliding-window count, as DRF counts). */
+export function maxInWindow(times: readonly number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let lo = 0;
+  for (let hi = 0; hi < sorted.length; hi++) {
+    while ((sorted[hi] ?? 0) - (sorted[lo] ?? 0) >= windowMs) lo++;
+    best = Math.max(best, hi - lo + 1);
+  }
+  return best;
+}

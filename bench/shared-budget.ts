@@ -29,6 +29,7 @@ import {
 import { DynamoBudgetStore, keyHash } from '#lib/store/index.ts';
 import { startPostHogEmulator } from '../local/posthog-emulator/index.ts';
 import { startLocalDynamo } from '../local/store/index.ts';
+import { maxInWindow } from './limits.ts';
 
 /** The scenario's shape. */
 export interface SharedBudgetOptions {
@@ -249,16 +250,4 @@ async function runSide(
     await dynamo?.stop();
     await emulator.close();
   }
-}
-
-/** The most timestamps in any half-open window of `windowMs`. */
-function maxInWindow(times: readonly number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  let lo = 0;
-  for (let hi = 0; hi < sorted.length; hi++) {
-    while ((sorted[hi] ?? 0) - (sorted[lo] ?? 0) >= windowMs) lo++;
-    best = Math.max(best, hi - lo + 1);
-  }
-  return best;
 }

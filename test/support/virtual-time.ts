@@ -1,5 +1,8 @@
 import type { BucketState, BudgetStore, StoredBucket } from '#lib/budget/index.ts';
 
+// The bench measures with the same window count the tests assert with.
+export { maxInWindow } from '../../bench/limits.ts';
+
 /**
  * A fake clock for simulations that mix virtual time with real I/O (dynalite over HTTP): time only moves when every
  * simulated task is asleep and no store call is in flight, and then jumps to the earliest wake-up.
@@ -119,16 +122,4 @@ export function countingStore(store: BudgetStore, time: VirtualTime): BudgetStor
     block: (key: string, until: number, expiresAt: number, signal: AbortSignal) =>
       counted(() => store.block(key, until, expiresAt, signal)),
   };
-}
-
-/** The most events in any half-open window [t, t + windowMs) of the sorted times. */
-export function maxInWindow(times: readonly number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  let lo = 0;
-  for (let hi = 0; hi < sorted.length; hi++) {
-    while ((sorted[hi] ?? 0) - (sorted[lo] ?? 0) >= windowMs) lo++;
-    best = Math.max(best, hi - lo + 1);
-  }
-  return best;
 }
